@@ -10,6 +10,8 @@ import functools
 
 import numpy
 
+from dataflow.ops.parallel import MIN_ELEMENTS, ufunc_rows
+
 
 class NumpyBackend:
     name = "CPU"
@@ -19,7 +21,10 @@ class NumpyBackend:
         """A callable taking the op's input arrays and returning its output(s)."""
         opdef = op.op_def
         if opdef.xp_name is not None:
-            return getattr(self.xp, opdef.xp_name)
+            ufunc = getattr(self.xp, opdef.xp_name)
+            size = op.outputs[0].shape.num_elements()
+            # large (or not statically known) outputs: split over the cores (dataflow/ops/parallel.py)
+            return ufunc if size is not None and size < 2 * MIN_ELEMENTS else functools.partial(ufunc_rows, ufunc)
         kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
         if opdef.bind is not None:
             kwargs.update(opdef.bind(op, state))

@@ -14,6 +14,7 @@ from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape, broadcast_shapes
 from .common import constant_value, normalize_axis, same_as_input, shape_of, shape_tensor_as_static
+from .reduction import sum_leading
 
 
 def _identity_kernel(xp, x):
@@ -211,7 +212,8 @@ def _sum_to_shape_kernel(xp, g, shape):
         return g
     lead = len(g.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape) if d == 1 and g.shape[i + lead] != 1)
-    return xp.reshape(xp.sum(g, axis=axes), shape)
+    s = sum_leading(xp, g, axes)
+    return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
 
 
 register(OpDef("SumToShape", lambda op: [(op.inputs[0].dtype, shape_tensor_as_static(op.inputs[1]))],

@@ -48,6 +48,7 @@ from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
 from .common import binary_inputs, shape_of, shape_tensor_as_static
+from .parallel import run_rows
 from .window import (
     Window, check_format, conv_window, dims4, format_dims, from_nhwc, from_rows, im2col_t, nhwc_dims, pad,
     padding_attrs, pool_window, row_cols, row_slices, spatial_attr, to_nhwc)
@@ -449,11 +450,14 @@ def _avg_pool_grad_infer(op):  # (input_shape, g) -> input_shape
 def _max_pool_kernel(xp, x, *, ksize, strides, padding, data_format):
     x = to_nhwc(xp, x, data_format)
     win = pool_window(x.shape[1:3], ksize, strides, padding, data_format)
-    xpad = pad(xp, x, win, value=_lowest(x.dtype))
-    out = None
-    for _, _, rows, cols in win.taps():
-        v = xpad[:, rows, cols, :]
-        out = v.copy() if out is None else xp.maximum(out, v, out=out)
+    out = xp.empty((x.shape[0], *win.out, x.shape[3]), dtype=x.dtype)
+
+    def rows(lo, hi):  # images lo..hi-1
+        xpad, o = pad(xp, x[lo:hi], win, value=_lowest(x.dtype)), out[lo:hi]
+        for t, (_, _, r, c) in enumerate(win.taps()):
+            xp.copyto(o, xpad[:, r, c, :]) if t == 0 else xp.maximum(o, xpad[:, r, c, :], out=o)
+
+    run_rows(xp, x.shape[0], x.size, rows)
     return from_nhwc(xp, out, data_format)
 
 
@@ -475,18 +479,22 @@ def _max_pool_grad_kernel(xp, x, y, g, *, ksize, strides, padding, data_format):
     win = pool_window(x.shape[1:3], ksize, strides, padding, data_format)
     padded = win.padded(x.shape[1:3])
     shape = (x.shape[0], *padded, x.shape[3])
-    # NOTE: g * hit rather than where(hit, g, 0): NumPy's where branches per element and is ~15x
-    # slower on random masks; the results differ only where g is inf or NaN.
-    if win.s[0] >= win.k[0] and win.s[1] >= win.k[1]:
-        # windows do not overlap: each tap writes its own positions (no zero fill when they tile the input)
-        tiles = win.s == win.k and win.d == (1, 1) and all(win.out[a] * win.s[a] == padded[a] for a in (0, 1))
-        dxpad = xp.empty(shape, dtype=g.dtype) if tiles else xp.zeros(shape, dtype=g.dtype)
-        for rows, cols, hit in _max_routes(xp, x, y, win):
-            xp.multiply(g, hit, out=dxpad[:, rows, cols, :])
-    else:
-        dxpad = xp.zeros(shape, dtype=g.dtype)
-        for rows, cols, hit in _max_routes(xp, x, y, win):
-            dxpad[:, rows, cols, :] += g * hit
+    # windows that do not overlap write their own positions: no zero fill when they tile the input
+    disjoint = win.s[0] >= win.k[0] and win.s[1] >= win.k[1]
+    tiles = disjoint and win.s == win.k and win.d == (1, 1) and all(win.out[a] * win.s[a] == padded[a] for a in (0, 1))
+    dxpad = xp.empty(shape, dtype=g.dtype) if tiles else xp.zeros(shape, dtype=g.dtype)
+
+    def rows(lo, hi):  # images lo..hi-1
+        # NOTE: g * hit rather than where(hit, g, 0): NumPy's where branches per element and is ~15x
+        # slower on random masks; the results differ only where g is inf or NaN.
+        gs, d = g[lo:hi], dxpad[lo:hi]
+        for r, c, hit in _max_routes(xp, x[lo:hi], y[lo:hi], win):
+            if disjoint:
+                xp.multiply(gs, hit, out=d[:, r, c, :])
+            else:
+                d[:, r, c, :] += gs * hit
+
+    run_rows(xp, x.shape[0], x.size, rows)
     return from_nhwc(xp, win.crop(dxpad, x.shape[1:3]), data_format)
 
 

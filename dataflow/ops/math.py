@@ -14,6 +14,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, _OperatorMixin, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from .common import binary_inputs, broadcast_binary, broadcast_to_bool, same_as_input
+from .parallel import MIN_ELEMENTS, run_rows, ufunc_rows
 
 
 def _u(t, x, name=None):
@@ -50,7 +51,9 @@ def _sigmoid_kernel(xp, x):
 
 
 def _relu_kernel(xp, x):
-    return xp.maximum(x, 0)
+    if xp is not np or x.size < 2 * MIN_ELEMENTS:
+        return xp.maximum(x, 0)
+    return ufunc_rows(np.maximum, x, x.dtype.type(0))
 
 
 # The dtypes each unary op accepts, as TF registers it: a float-only op on an integer raises TypeError
@@ -92,7 +95,16 @@ UNARY = [
 
 
 def _relu_grad_kernel(xp, g, x):
-    return xp.multiply(g, x > 0)
+    if xp is not np or g.size < 2 * MIN_ELEMENTS or g.shape != x.shape:
+        return xp.multiply(g, x > 0)
+    out = np.empty_like(g)
+    zero = x.dtype.type(0)
+
+    def rows(lo, hi):
+        np.multiply(g[lo:hi], np.greater(x[lo:hi], zero), out=out[lo:hi])
+
+    run_rows(np, g.shape[0], g.size, rows)
+    return out
 
 
 # ReluGrad(g, x) = g where x > 0 else 0; linear in g, piecewise constant in x

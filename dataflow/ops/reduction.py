@@ -134,8 +134,34 @@ def _mean_kernel(xp, x, *, axis, keepdims):
     return q + ((s < 0) & (q * n != s)).astype(x.dtype)
 
 
+# Summing over this many leading rows or more is one GEMV with a vector of ones: BLAS is about 5x
+# faster than NumPy's row-by-row accumulation there (a bias gradient over N*H*W rows), and its
+# blocked accumulation is also more accurate than NumPy's sequential one along a leading axis.
+ROWS_AS_GEMV = 1024
+
+
+def sum_leading(xp, x, axes):
+    """``sum(x, axis=axes)`` where ``axes`` are x's leading axes; None when that is not the case."""
+    k = len(axes)
+    if (x.dtype.kind != "f" or x.dtype.itemsize < 4 or not 0 < k < x.ndim
+            or tuple(sorted(a % x.ndim for a in axes)) != tuple(range(k))):
+        return None
+    rows = int(np.prod(x.shape[:k]))
+    if rows < ROWS_AS_GEMV:
+        return None
+    return xp.matmul(xp.ones(rows, dtype=x.dtype), xp.reshape(x, (rows, -1))).reshape(x.shape[k:])
+
+
 def _reduction(name, fn):
-    if fn in ("sum", "prod"):  # NOTE: NumPy would widen int32 sums to int64; TF keeps the input dtype
+    # NOTE: NumPy would widen int32 sums and products to int64; TF keeps the input dtype
+    if fn == "sum":
+        def kernel(xp, x, *, axis, keepdims):
+            if axis is not None:
+                s = sum_leading(xp, x, axis)
+                if s is not None:
+                    return xp.expand_dims(s, tuple(range(len(axis)))) if keepdims else s
+            return xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    elif fn == "prod":
         def kernel(xp, x, *, axis, keepdims):
             return getattr(xp, fn)(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
     else:

@@ -21,12 +21,14 @@ with an update it is not ordered against (two devices' tasks at once) may see a 
 
 from __future__ import annotations
 
-import os
 import sys
+
+import numpy as np
 
 from ..framework import dtypes
 from ..framework.graph import convert_to_tensor, make_op
 from ..framework.registry import OpDef, register
+from .parallel import run_rows
 
 SIGNATURES = {
     "ApplyGradientDescent": ("var", "alpha", "delta"),
@@ -96,8 +98,6 @@ class _Holder:
 
 def _sole_refcount() -> int:
     """What ``_refcount`` reads for an array that only its slot holds (calibrated: interpreters differ)."""
-    import numpy as np
-
     holder = _Holder()
     holder.value = np.zeros(2)
     return _refcount(holder)
@@ -160,25 +160,16 @@ def _or(out, t):
 
 _CHUNK_MIN = 1 << 20  # elements: below this, a thread hand-off costs more than it saves (measured)
 _BLOCK = 1 << 17
-_WORKERS = min(os.cpu_count() or 1, 8)
-_pool = None
 
 
 def _elementwise_chunks(xp, body, *arrays):
-    """``body(*arrays)`` where every step is elementwise: on large NumPy arrays, split into contiguous
-    chunks run on a thread pool (NumPy releases the GIL in ufuncs; TF's Eigen kernels are threaded too)."""
-    global _pool
+    """``body(*arrays)`` where every step is elementwise: on large NumPy arrays, in cache-sized blocks,
+    split over the cores (``parallel.run_rows``; TF's Eigen kernels are threaded too)."""
     n = arrays[0].size
-    if (n < _CHUNK_MIN or _WORKERS < 2 or xp.__name__ != "numpy"
-            or not all(a.flags.c_contiguous and a.size == n for a in arrays)):
+    if xp is not np or not all(a.flags.c_contiguous and a.size == n for a in arrays):
         body(*arrays)
         return
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="dataflow-elementwise")
     flat = [a.reshape(-1) for a in arrays]
-    step = -(-n // _WORKERS)
 
     def blocks(lo, hi):
         # NOTE: cache-sized blocks: all of body's passes over one block run while it is in cache, so
@@ -187,10 +178,7 @@ def _elementwise_chunks(xp, body, *arrays):
             e = min(b + _BLOCK, hi)
             body(*[a[b:e] for a in flat])
 
-    futures = [_pool.submit(blocks, lo, min(lo + step, n)) for lo in range(step, n, step)]
-    blocks(0, step)
-    for f in futures:
-        f.result()
+    run_rows(xp, n, n if n >= _CHUNK_MIN else 0, blocks)
 
 
 def _into(xp, out, like):
