@@ -33,6 +33,7 @@ from .math import (
     minimum, multiply, relu, rsqrt, sigmoid, sqrt, square, squared_difference, tanh, where_v2)
 from .random import random_uniform
 from .reduction import reduce_max, reduce_mean, reduce_prod, reduce_sum
+from .xent import check_label_range, fused_sparse_xent, fused_xent
 
 __all__ = [
     "relu", "relu6", "elu", "selu", "leaky_relu", "softplus", "softsign", "sigmoid", "tanh", "swish",
@@ -226,6 +227,9 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         logits = _floating(logits, "logits")
         labels = convert_to_tensor(labels, dtype=logits.dtype)
         axis = _axis(dim if axis is None else axis, logits)
+        if logits.shape.ndims == 2 and axis == 1 and labels.shape.ndims == 2 and \
+                labels.shape.is_compatible_with(logits.shape):
+            return fused_xent(logits, labels, scope)  # TF's fused op: the common case, in one op
         s = _shifted(logits, axis)
         lse = log(reduce_sum(exp(s), axis, keepdims=True))
         # NOTE: lse enters the labels term held constant, and once more as (lse - stop_gradient(lse)),
@@ -250,14 +254,7 @@ def _check_label_range_infer(op):
 
 
 def _check_label_range_kernel(xp, labels, logits):
-    n = logits.shape[-1]
-    bad = (labels < 0) | (labels >= n)
-    if bad.any():
-        flat = labels.reshape(-1)
-        first = int(flat[int(xp.argmax(bad.reshape(-1)))])
-        shown = " ".join(str(int(v)) for v in flat)  # all of them, as TF
-        raise ValueError(f"Received a label value of {first} which is outside the valid range of [0, {n}).  "
-                         f"Label values: {shown}")
+    check_label_range(xp, labels, logits.shape[-1])
     return labels
 
 
@@ -287,6 +284,8 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
             if ls.ndims != gs.ndims - 1 or not ls.is_compatible_with(gs[:-1]):
                 raise ValueError(f"Rank mismatch: Rank of labels (received {ls.ndims}) should equal rank of "
                                  f"logits minus 1 (received {gs.ndims}); shapes {ls} and {gs}.")
+        if gs.ndims == 2:
+            return fused_sparse_xent(logits, labels, scope)  # TF's fused op
         # NOTE: an out-of-range label is an error when the graph runs, as TF's CPU kernel (a select alone
         # would give a loss of logsumexp and a gradient of softmax, silently).
         labels = make_op("CheckLabelRange", [labels, logits], name="CheckLabelRange").outputs[0]

@@ -85,7 +85,10 @@ def run_rows(xp, n_rows: int, n_elements: int, body) -> None:
 
 def ufunc_rows(ufunc, *args):
     """``ufunc(*args)`` (NumPy broadcasting), split over the output's leading axis when it is large."""
-    if max(np.size(a) for a in args) < 2 * MIN_ELEMENTS:  # the common case, decided cheaply
+    for a in args:  # the common case, small inputs, decided cheaply
+        if a.size >= 2 * MIN_ELEMENTS:
+            break
+    else:
         return ufunc(*args)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     size = math.prod(shape)

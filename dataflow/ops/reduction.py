@@ -6,6 +6,8 @@ shape of the result is known and the kernel is a single ``xp`` call.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..framework import dtypes
@@ -143,11 +145,10 @@ ROWS_AS_GEMV = 1024
 def sum_leading(xp, x, axes):
     """``sum(x, axis=axes)`` where ``axes`` are x's leading axes; None when that is not the case."""
     k = len(axes)
-    if (x.dtype.kind != "f" or x.dtype.itemsize < 4 or not 0 < k < x.ndim
-            or tuple(sorted(a % x.ndim for a in axes)) != tuple(range(k))):
+    if not 0 < k < x.ndim or x.dtype.kind != "f" or x.dtype.itemsize < 4:
         return None
-    rows = int(np.prod(x.shape[:k]))
-    if rows < ROWS_AS_GEMV:
+    rows = math.prod(x.shape[:k])
+    if rows < ROWS_AS_GEMV or tuple(sorted(a % x.ndim for a in axes)) != tuple(range(k)):
         return None
     return xp.matmul(xp.ones(rows, dtype=x.dtype), xp.reshape(x, (rows, -1))).reshape(x.shape[k:])
 

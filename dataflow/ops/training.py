@@ -166,7 +166,7 @@ def _elementwise_chunks(xp, body, *arrays):
     """``body(*arrays)`` where every step is elementwise: on large NumPy arrays, in cache-sized blocks,
     split over the cores (``parallel.run_rows``; TF's Eigen kernels are threaded too)."""
     n = arrays[0].size
-    if xp is not np or not all(a.flags.c_contiguous and a.size == n for a in arrays):
+    if n <= _BLOCK or xp is not np or not all(a.flags.c_contiguous and a.size == n for a in arrays):
         body(*arrays)
         return
     flat = [a.reshape(-1) for a in arrays]

@@ -143,6 +143,10 @@ SPECS += [
            lambda z, x: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(z, tf.int64), logits=x),
            lambda z, x: -np.take_along_axis(_log_softmax(x), z[:, None].astype(np.int64), -1)[:, 0],
            _sparse((3, 4)), static_shape=False),
+    OpSpec("sparse_softmax_ce_rank3",  # rank 3: the composed form (rank 2 is the fused op)
+           lambda z, x: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=z, logits=x),
+           lambda z, x: -np.take_along_axis(_log_softmax(x), z[..., None].astype(np.int64), -1)[..., 0],
+           lambda rng: [rng.integers(0, 4, (2, 3)).astype(np.int32), rng.normal(0, 2, (2, 3, 4)).astype(np.float32)]),
     # CheckLabelRange passes labels at both ends of [0, n) (out-of-range ones: test_losses_metrics.py)
     OpSpec("sparse_softmax_ce_labels_at_range_ends",
            lambda z, x: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=z, logits=x),
