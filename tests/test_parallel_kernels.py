@@ -149,3 +149,34 @@ def test_sums_over_leading_axes_are_one_gemv_and_accurate():
     assert b.shape == (1, 1, 1, 32)
     np.testing.assert_allclose(b.reshape(32), exact, rtol=0, atol=1e-5 * np.abs(exact).max())
     np.testing.assert_allclose(c, g.sum(-1), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [100, 3 * (1 << 17) + 5])  # one block, and several with a partial last one
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_maximum_and_minimum_with_a_scalar_match_numpy(n, dtype):
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(n) * 10).astype(dtype).reshape(-1, 1) if n % 2 else \
+        (rng.standard_normal(n) * 10).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        x.reshape(-1)[:4] = [np.nan, -np.inf, np.inf, -0.0]
+    for ufunc in (np.maximum, np.minimum):
+        for s in (dtype(0), dtype(3)):
+            want = ufunc(x, s)
+            for args in ((x, np.asarray(s)), (np.asarray(s), x), (x, np.full((1,) * x.ndim, s))):
+                got = parallel.ufunc_rows(ufunc, *args)
+                assert got.shape == want.shape and got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(_relu_kernel(np, x), np.maximum(x, 0))
+
+
+def test_relu_and_clipping_ops_use_the_scalar_path_in_a_session():
+    x = np.linspace(-10, 10, 4001, dtype=np.float32).reshape(4001, 1)
+    with tf.Graph().as_default():
+        t = tf.placeholder(tf.float32, [None, 1])
+        outs = [tf.nn.relu(t), tf.nn.relu6(t), tf.clip_by_value(t, -1.5, 2.5), tf.maximum(t, 0.25)]
+        with tf.Session() as sess:
+            r, r6, c, m = sess.run(outs, {t: x})
+    np.testing.assert_array_equal(r, np.maximum(x, 0))
+    np.testing.assert_array_equal(r6, np.minimum(np.maximum(x, 0), 6))
+    np.testing.assert_array_equal(c, np.clip(x, -1.5, 2.5))
+    np.testing.assert_array_equal(m, np.maximum(x, np.float32(0.25)))

@@ -24,7 +24,8 @@ class NumpyBackend:
             ufunc = getattr(self.xp, opdef.xp_name)
             size = op.outputs[0].shape.num_elements()
             # large (or not statically known) outputs: split over the cores (dataflow/ops/parallel.py)
-            return ufunc if size is not None and size < 2 * MIN_ELEMENTS else functools.partial(ufunc_rows, ufunc)
+            small = size is not None and size < 2 * MIN_ELEMENTS and ufunc not in (numpy.maximum, numpy.minimum)
+            return ufunc if small else functools.partial(ufunc_rows, ufunc)
         kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
         if opdef.bind is not None:
             kwargs.update(opdef.bind(op, state))

@@ -14,7 +14,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, _OperatorMixin, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from .common import binary_inputs, broadcast_binary, broadcast_to_bool, same_as_input
-from .parallel import MIN_ELEMENTS, run_rows, ufunc_rows
+from .parallel import MIN_ELEMENTS, run_rows, ufunc_with_scalar
 
 
 def _u(t, x, name=None):
@@ -51,9 +51,9 @@ def _sigmoid_kernel(xp, x):
 
 
 def _relu_kernel(xp, x):
-    if xp is not np or x.size < 2 * MIN_ELEMENTS:
+    if xp is not np or not x.flags.c_contiguous:
         return xp.maximum(x, 0)
-    return ufunc_rows(np.maximum, x, x.dtype.type(0))
+    return ufunc_with_scalar(np.maximum, x, 0)
 
 
 # The dtypes each unary op accepts, as TF registers it: a float-only op on an integer raises TypeError

@@ -8,6 +8,9 @@ and patch building over a thread pool. Kernels here do the same through two help
   ``MIN_ELEMENTS`` elements per part; the caller's thread does the first part. Bodies write disjoint
   rows of preallocated outputs, so the result is the same as one ``body(0, n)`` call, bit for bit.
 * :func:`ufunc_rows`: a NumPy ufunc with broadcasting, computed that way into one output.
+* :func:`ufunc_with_scalar`: ``maximum``/``minimum`` of an array and a scalar (ReLU, clipping)
+  against a block filled with the scalar: NumPy's loops for these two are about 4x slower with a
+  scalar operand than with two arrays (NumPy 2.4: 600 us vs 150 us on 1.6M float32 here).
 
 Any other ``xp`` (CuPy, the OpenCL array module) runs ``body(0, n)`` once: its device is parallel
 already. NumPy releases the GIL inside ufuncs, copies and BLAS calls, so the threads run at once.
@@ -83,8 +86,48 @@ def run_rows(xp, n_rows: int, n_elements: int, body) -> None:
             raise e
 
 
+_FILL_BLOCK = 1 << 17  # elements of the scalar-filled block: in cache, and few calls per array
+_fills: dict = {}  # (dtype char, scalar) -> a read-only block of it
+
+
+def ufunc_with_scalar(ufunc, x, scalar):
+    """``ufunc(x, scalar)`` for ``maximum``/``minimum``, a C-contiguous ``x`` and a scalar of its dtype."""
+    n = x.size
+    key = (x.dtype.char, scalar)
+    fill = _fills.get(key)
+    if fill is None:
+        if len(_fills) > 32:
+            _fills.clear()
+        fill = _fills[key] = np.full(_FILL_BLOCK, scalar, dtype=x.dtype)
+        fill.flags.writeable = False
+    if n <= _FILL_BLOCK:
+        return ufunc(x, fill[:n].reshape(x.shape))
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)
+    for lo in range(0, n, _FILL_BLOCK):
+        hi = min(lo + _FILL_BLOCK, n)
+        ufunc(flat[lo:hi], fill[:hi - lo], out=out[lo:hi])
+    return out.reshape(x.shape)
+
+
+def _scalar_operand(ufunc, args):
+    """``(array, scalar)`` when ``ufunc(*args)`` can go through :func:`ufunc_with_scalar`, else None."""
+    if len(args) != 2 or (ufunc is not np.maximum and ufunc is not np.minimum):
+        return None
+    x, s = args
+    if x.size == 1:
+        x, s = s, x
+    if (s.size != 1 or x.size < 64 or not isinstance(x, np.ndarray) or x.dtype != s.dtype
+            or not x.flags.c_contiguous or np.ndim(s) > x.ndim):
+        return None
+    return x, s.reshape(())[()]
+
+
 def ufunc_rows(ufunc, *args):
     """``ufunc(*args)`` (NumPy broadcasting), split over the output's leading axis when it is large."""
+    pair = _scalar_operand(ufunc, args)
+    if pair is not None:
+        return ufunc_with_scalar(ufunc, *pair)
     for a in args:  # the common case, small inputs, decided cheaply
         if a.size >= 2 * MIN_ELEMENTS:
             break
