@@ -651,11 +651,14 @@ def test_mlp_golden(run):
             np.testing.assert_allclose(sess.run(v), gold[f"{run}/{k}"], **TOL, err_msg=k)
 
 
-def test_adam_on_a_large_variable_takes_the_chunked_path_and_matches_the_whole_array_update():
-    """Variables above ``_CHUNK_MIN`` elements update in cache-sized blocks on a thread pool; the
-    arithmetic is elementwise, so the result must equal the single-pass update bit for bit."""
+def test_adam_on_a_large_variable_takes_the_chunked_path_and_matches_the_whole_array_update(monkeypatch):
+    """Variables above ``_CHUNK_MIN`` elements update in cache-sized blocks, on a thread pool when
+    DATAFLOW_NUM_THREADS allows (set to 2 here); the arithmetic is elementwise, so the result must
+    equal the single-pass update bit for bit."""
+    import dataflow.ops.parallel as parallel
     import dataflow.ops.training as training
 
+    monkeypatch.setattr(parallel, "WORKERS", 2)
     rng = np.random.default_rng(0)
     n = training._CHUNK_MIN + 12345  # not a multiple of the block size
     w0 = rng.standard_normal(n).astype(np.float32)

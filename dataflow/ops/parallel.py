@@ -17,7 +17,12 @@ already. NumPy releases the GIL inside ufuncs, copies and BLAS calls, so the thr
 The pool's threads take the caller's ``np.errstate`` (it is thread-local). A body run on the pool
 never splits again (it runs its nested work in place), so the pool cannot deadlock on itself.
 
-``DATAFLOW_NUM_THREADS`` caps the threads (default: the CPU count, at most 8; 1 turns this off).
+``DATAFLOW_NUM_THREADS`` sets the threads; the default is 1 (off). Measured in the training
+benchmarks (bench/README.md), splitting made steps no faster or slightly slower: after each GEMM,
+OpenBLAS's own worker threads spin for about 0.1 s (OPENBLAS_THREAD_TIMEOUT's default, 2^28 cycles)
+on the other cores, so a second NumPy thread competes with a spinning one. Graphs without GEMMs
+(elementwise preprocessing, large pooling) do gain: the max-pool gradient of a 64x28x28x32 batch
+takes 0.7 ms instead of 1.7 on 2 cores.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import threading
 
 import numpy as np
 
-WORKERS = max(1, int(os.environ.get("DATAFLOW_NUM_THREADS", 0)) or min(os.cpu_count() or 1, 8))
+WORKERS = max(1, min(int(os.environ.get("DATAFLOW_NUM_THREADS", 1)), os.cpu_count() or 1))
 # below this many elements per part, handing work to a thread costs more than it saves (measured on
 # ReLU, bias adds and pooling of a small CNN: a hand-off is about 20 us)
 MIN_ELEMENTS = 1 << 16
