@@ -474,15 +474,42 @@ def _max_routes(xp, x, y, win: Window):
         yield rows, cols, hit
 
 
+def _max_pool_grad_tiles(xp, x, y, g, kh: int, kw: int):
+    """MaxPoolGrad where the windows tile ``x`` exactly (stride = size, no padding): ``x`` viewed as
+    ``[N, Ho, kh, Wo, kw, C]`` is compared with ``y`` once, ties go to the first tap (row-major) on
+    that bool mask, and one product with ``g`` broadcast writes the result in ``x``'s layout."""
+    n, h, w, c = x.shape
+    oh, ow = h // kh, w // kw
+    out = xp.empty((n, oh, kh, ow, kw, c), dtype=g.dtype)
+
+    def rows(lo, hi):  # images lo..hi-1
+        hit = xp.equal(x[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c), y[lo:hi, :, None, :, None, :])
+        taken = None
+        for i in range(kh):
+            for j in range(kw):
+                tap = hit[:, :, i, :, j]
+                if taken is None:
+                    taken = tap.copy()
+                    continue
+                first = xp.greater(tap, taken)  # equal and not taken (bools)
+                xp.logical_or(taken, tap, out=taken)
+                tap[...] = first
+        xp.multiply(g[lo:hi, :, None, :, None, :], hit, out=out[lo:hi])
+
+    run_rows(xp, n, x.size, rows)
+    return out.reshape(x.shape)
+
+
 def _max_pool_grad_kernel(xp, x, y, g, *, ksize, strides, padding, data_format):
     x, y, g = (to_nhwc(xp, t, data_format) for t in (x, y, g))
     win = pool_window(x.shape[1:3], ksize, strides, padding, data_format)
     padded = win.padded(x.shape[1:3])
+    if win.s == win.k and win.d == (1, 1) and all(win.out[a] * win.s[a] == x.shape[1 + a] for a in (0, 1)):
+        return from_nhwc(xp, _max_pool_grad_tiles(xp, x, y, g, *win.k), data_format)
     shape = (x.shape[0], *padded, x.shape[3])
-    # windows that do not overlap write their own positions: no zero fill when they tile the input
+    # windows that do not overlap write their own positions; the rest of dxpad stays 0
     disjoint = win.s[0] >= win.k[0] and win.s[1] >= win.k[1]
-    tiles = disjoint and win.s == win.k and win.d == (1, 1) and all(win.out[a] * win.s[a] == padded[a] for a in (0, 1))
-    dxpad = xp.empty(shape, dtype=g.dtype) if tiles else xp.zeros(shape, dtype=g.dtype)
+    dxpad = xp.zeros(shape, dtype=g.dtype)
 
     def rows(lo, hi):  # images lo..hi-1
         # NOTE: g * hit rather than where(hit, g, 0): NumPy's where branches per element and is ~15x

@@ -83,7 +83,7 @@ UNARY = [
     ("Tanh", "tanh", _FLOAT, lambda op, g: g * (1 - _y(op) * _y(op))),
     ("Sigmoid", _sigmoid_kernel, _FLOAT, lambda op, g: g * _y(op) * (1 - _y(op))),
     # NOTE: relu's gradient at exactly 0 is 0, as TF's ReluGrad (features > 0).
-    ("Relu", _relu_kernel, _NUMERIC, lambda op, g: make_op("ReluGrad", [g, _x(op)]).outputs[0]),
+    ("Relu", _relu_kernel, _NUMERIC, lambda op, g: _relu_grad(op, g)),
     ("Round", "round", _NUMERIC, None),
     ("Floor", "floor", _REAL, None),
     ("Ceil", "ceil", _REAL, None),
@@ -105,6 +105,20 @@ def _relu_grad_kernel(xp, g, x):
 
     run_rows(np, g.shape[0], g.size, rows)
     return out
+
+
+def _relu_grad(op, g):
+    # NOTE: relu then max-pool (a CNN's usual stack): the gradient arriving at relu(z) is
+    # MaxPoolGrad(relu(z), y, gy), nonzero only at each window's max p, where relu(z)[p] = y, so
+    # z[p] > 0 exactly when y > 0 and ReluGrad(MaxPoolGrad(relu(z), y, gy), z) equals
+    # MaxPoolGrad(relu(z), y, ReluGrad(gy, y)): the mask is applied at the pooled size (4x smaller for
+    # 2x2 windows) and the full-size ReluGrad pass is gone. Same values, including inf and NaN in gy.
+    pool = g.op
+    if pool.type == "MaxPoolGrad" and pool.inputs[0] is op.outputs[0]:
+        x, y, gy = pool.inputs
+        masked = make_op("ReluGrad", [gy, y]).outputs[0]
+        return make_op("MaxPoolGrad", [x, y, masked], dict(pool.attrs)).outputs[0]
+    return make_op("ReluGrad", [g, _x(op)]).outputs[0]
 
 
 # ReluGrad(g, x) = g where x > 0 else 0; linear in g, piecewise constant in x
