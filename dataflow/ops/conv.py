@@ -48,6 +48,7 @@ from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
 from .common import binary_inputs, shape_of, shape_tensor_as_static
+from .blas import gemm_into
 from .parallel import run_rows
 from .window import (
     Window, check_format, conv_window, dims4, format_dims, from_nhwc, from_rows, im2col_t, nhwc_dims, pad,
@@ -79,10 +80,9 @@ def _conv(xp, x, f, w: Window):
         return xp.matmul(im2col_t(xp, pad(xp, x, w), w).T, f.reshape(-1, o)).reshape(n, oh, ow, o)
     cols = row_cols(xp, x, w)
     k = cols.shape[3]
-    out = None
-    for i, rows in enumerate(row_slices(w)):
-        term = xp.matmul(cols[rows].reshape(-1, k), f[i].reshape(k, o))
-        out = term if out is None else xp.add(out, term, out=out)
+    out = xp.empty((oh * n * ow, o), dtype=x.dtype)
+    for i, rows in enumerate(row_slices(w)):  # out (+)= kernel row i's GEMM, accumulated by BLAS
+        gemm_into(xp, cols[rows].reshape(-1, k), f[i].reshape(k, o), out, beta=1.0 if i else 0.0)
     return from_rows(xp, out.reshape(oh, n, ow, o))
 
 
@@ -106,8 +106,12 @@ def _conv_backprop_input(xp, in_shape, f, dy, w: Window):
     hp, wp = w.padded((h, wd))
     dyh = xp.transpose(dy, (1, 0, 2, 3)).reshape(-1, o)
     dcols = xp.zeros((hp, n, ow, kw * c), dtype=dy.dtype)  # the gradient of row_cols(x)
-    for i, rows in enumerate(row_slices(w)):
-        dcols[rows] += xp.matmul(dyh, f[i].reshape(kw * c, o).T).reshape(oh, n, ow, kw * c)
+    for i, rows in enumerate(row_slices(w)):  # accumulated by BLAS into each row block
+        block = dcols[rows]
+        if block.flags.c_contiguous:  # row stride 1
+            gemm_into(xp, dyh, f[i].reshape(kw * c, o).T, block.reshape(-1, kw * c))
+        else:
+            block += xp.matmul(dyh, f[i].reshape(kw * c, o).T).reshape(oh, n, ow, kw * c)
     dcols = dcols.reshape(hp, n, ow, kw, c)
     dxt = xp.zeros((hp, n, wp, c), dtype=dy.dtype)
     for j in range(kw):
