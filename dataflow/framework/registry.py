@@ -48,6 +48,10 @@ class OpDef:
     broadcast_core_dims: trailing dimensions that do not broadcast (2 for batched matmul's matrices).
     bind: ``bind(op, state) -> dict`` extra kernel keywords from session state (slots, RNGs).
     xp_name: the kernel is exactly ``xp.<xp_name>(*inputs)``: bound without a Python wrapper.
+    shares: ``shares(op) -> key | None``: ops of one planned segment whose keys are equal get one
+        :class:`Shared` holder (kernel keyword ``shared``) through which they may pass work they
+        both need within a run (a convolution's input patches, built by the forward op, reused by
+        its filter gradient); the runtime empties it when the segment's run ends.
     """
 
     type: str
@@ -62,12 +66,24 @@ class OpDef:
     broadcast_core_dims: int = 0
     bind: Callable | None = None
     xp_name: str | None = None
+    shares: Callable | None = None
     kernel_attrs: tuple = field(default=(), init=False)
 
     def __post_init__(self):
         if self.kernel is not None:
             params = inspect.signature(self.kernel).parameters.values()
             self.kernel_attrs = tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+
+
+class Shared:
+    """What ops with equal ``OpDef.shares`` keys pass each other within one run (``value``, None at
+    the start of every run). A kernel must check that a value is the one it needs (by the identity
+    of the input array it was made from): concurrent runs of one plan share the holder."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = None
 
 
 def register(opdef: OpDef) -> OpDef:

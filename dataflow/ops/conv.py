@@ -73,12 +73,29 @@ def _same_dtype(op, a: Tensor, b: Tensor):
 
 
 # ---- NHWC kernel cores ------------------------------------------------------------------------
-def _conv(xp, x, f, w: Window):
+def _patches(xp, x, w: Window, shared=None, key=None, consume=False):
+    """The GEMM operand of a convolution of ``x``: ``im2col_t`` for few channels, else ``row_cols``.
+
+    With a ``shared`` holder (``OpDef.shares``: a Conv2D and the Conv2DBackpropFilter of the same
+    input in one run), the forward op leaves its patches there and the filter gradient takes them
+    instead of building them again; ``key`` is the op's input array as given (identity-checked).
+    """
+    if shared is not None and consume:
+        held, shared.value = shared.value, None
+        if held is not None and held[0] is key:
+            return held[1]
+    cols = im2col_t(xp, pad(xp, x, w), w) if w.k[1] * x.shape[3] < ROW_GEMM_MIN_DEPTH else row_cols(xp, x, w)
+    if shared is not None and not consume:
+        shared.value = (key, cols)
+    return cols
+
+
+def _conv(xp, x, f, w: Window, shared=None, key=None):
     n, c, o = x.shape[0], x.shape[3], f.shape[3]
     oh, ow = w.out
+    cols = _patches(xp, x, w, shared, key)
     if w.k[1] * c < ROW_GEMM_MIN_DEPTH:
-        return xp.matmul(im2col_t(xp, pad(xp, x, w), w).T, f.reshape(-1, o)).reshape(n, oh, ow, o)
-    cols = row_cols(xp, x, w)
+        return xp.matmul(cols.T, f.reshape(-1, o)).reshape(n, oh, ow, o)
     k = cols.shape[3]
     out = xp.empty((oh * n * ow, o), dtype=x.dtype)
     for i, rows in enumerate(row_slices(w)):  # out (+)= kernel row i's GEMM, accumulated by BLAS
@@ -86,11 +103,11 @@ def _conv(xp, x, f, w: Window):
     return from_rows(xp, out.reshape(oh, n, ow, o))
 
 
-def _conv_backprop_filter(xp, x, f_shape, dy, w: Window):
+def _conv_backprop_filter(xp, x, f_shape, dy, w: Window, shared=None, key=None):
     kh, kw, c, o = f_shape
+    cols = _patches(xp, x, w, shared, key, consume=True)
     if kw * c < ROW_GEMM_MIN_DEPTH:
-        return xp.matmul(im2col_t(xp, pad(xp, x, w), w), dy.reshape(-1, o)).reshape(f_shape)
-    cols = row_cols(xp, x, w)
+        return xp.matmul(cols, dy.reshape(-1, o)).reshape(f_shape)
     dyh = xp.transpose(dy, (1, 0, 2, 3)).reshape(-1, o)
     df = xp.empty((kh, kw * c, o), dtype=dy.dtype)
     for i, rows in enumerate(row_slices(w)):
@@ -220,11 +237,12 @@ def _kernels(fam: _Family):
     core, core_bi, core_bf = ((_depthwise, _depthwise_backprop_input, _depthwise_backprop_filter)
                               if fam.depthwise else (_conv, _conv_backprop_input, _conv_backprop_filter))
 
-    def forward(xp, x, f, *, strides, padding, explicit_paddings, dilations, data_format):
-        x = to_nhwc(xp, x, data_format)
+    def forward(xp, x, f, *, strides, padding, explicit_paddings, dilations, data_format, shared=None):
+        key, x = x, to_nhwc(xp, x, data_format)
         win = conv_window(x.shape[1:3], f.shape[:2], strides, padding, explicit_paddings, dilations,
                           data_format)
-        return from_nhwc(xp, core(xp, x, f, win), data_format)
+        out = core(xp, x, f, win, shared, key) if shared is not None else core(xp, x, f, win)
+        return from_nhwc(xp, out, data_format)
 
     def backprop_input(xp, sizes, f, dy, *, strides, padding, explicit_paddings, dilations, data_format):
         in_shape = tuple(nhwc_dims([int(v) for v in sizes], data_format))
@@ -234,13 +252,15 @@ def _kernels(fam: _Family):
         _check_out(dy, win, fam.backprop_input)
         return from_nhwc(xp, core_bi(xp, in_shape, f, dy, win), data_format)
 
-    def backprop_filter(xp, x, sizes, dy, *, strides, padding, explicit_paddings, dilations, data_format):
+    def backprop_filter(xp, x, sizes, dy, *, strides, padding, explicit_paddings, dilations, data_format,
+                        shared=None):
         f_shape = tuple(int(v) for v in sizes)
-        x, dy = to_nhwc(xp, x, data_format), to_nhwc(xp, dy, data_format)
+        key, x, dy = x, to_nhwc(xp, x, data_format), to_nhwc(xp, dy, data_format)
         win = conv_window(x.shape[1:3], f_shape[:2], strides, padding, explicit_paddings, dilations,
                           data_format)
         _check_out(dy, win, fam.backprop_filter)
-        return core_bf(xp, x, f_shape, dy, win)  # the filter is HWIO in every data_format
+        # the filter is HWIO in every data_format
+        return core_bf(xp, x, f_shape, dy, win, shared, key) if shared is not None else core_bf(xp, x, f_shape, dy, win)
 
     return forward, backprop_input, backprop_filter
 
@@ -269,12 +289,27 @@ def _grads(fam: _Family):
     return forward_grad, backprop_input_grad, backprop_filter_grad
 
 
+def _patch_key(op):
+    """Conv2D(x, w) and Conv2DBackpropFilter(x, sizes, dy) of one input, window and kernel size build
+    the same patches of x (``OpDef.shares``)."""
+    k = (op.inputs[1] if op.type == "Conv2D" else op.outputs[0]).shape
+    if k.ndims != 4 or None in k.as_list()[:3]:
+        return None
+    key = ("conv-patches", op.inputs[0], tuple(k.as_list()[:3]), *(op.attrs[a] for a in _WINDOW_ATTRS))
+    try:
+        hash(key)
+    except TypeError:  # an attr given as a list: no sharing
+        return None
+    return key
+
+
 for _fam in _FAMILIES:
     _k = _kernels(_fam)
     _g = _grads(_fam)
-    register(OpDef(_fam.forward, _forward_infer(_fam), _k[0], grad=_g[0]))
+    _shares = None if _fam.depthwise else _patch_key
+    register(OpDef(_fam.forward, _forward_infer(_fam), _k[0], grad=_g[0], shares=_shares))
     register(OpDef(_fam.backprop_input, _backprop_input_infer, _k[1], grad=_g[1]))
-    register(OpDef(_fam.backprop_filter, _backprop_filter_infer, _k[2], grad=_g[2]))
+    register(OpDef(_fam.backprop_filter, _backprop_filter_infer, _k[2], grad=_g[2], shares=_shares))
 
 
 # ---- public API -------------------------------------------------------------------------------

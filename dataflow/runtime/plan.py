@@ -20,6 +20,7 @@ A plan is made once per (graph version, fetches, feed keys) and reused by every 
 
 from __future__ import annotations
 
+import functools
 import linecache
 import operator
 import sys
@@ -30,6 +31,7 @@ import numpy as np
 
 from ..framework import errors
 from ..framework.graph import Operation, Tensor
+from ..framework.registry import Shared
 from .trace import Tracer
 
 _NO_CODE = {"Const", "NoOp", "Placeholder"}
@@ -162,6 +164,17 @@ def _scalar(v):
     return v[()] if getattr(v, "ndim", None) == 0 else v
 
 
+def _shared_holders(ops) -> dict:
+    """op -> its :class:`Shared` holder, for ops whose ``OpDef.shares`` key another op of ``ops`` has."""
+    groups: dict = {}
+    for op in ops:
+        key = op.op_def.shares(op) if op.op_def.shares is not None else None
+        if key is not None:
+            groups.setdefault(key, []).append(op)
+    return {op: holder for group in groups.values() if len(group) > 1
+            for holder in [Shared()] for op in group}
+
+
 def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fed: set,
              pass_refs: bool = False, tracer=None):
     """Python source for one segment, compiled, with its line -> op map.
@@ -200,6 +213,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         for t in op._inputs:
             last_use[t] = n
     out_set = {t for t in outputs if isinstance(t, Tensor)}
+    shared = _shared_holders(body_ops)
     for n, op in enumerate(body_ops):
         opdef = op.op_def
         if opdef.kernel is None:
@@ -207,6 +221,8 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         args = [ref(t, j in opdef.ref_inputs) for j, t in enumerate(op._inputs)]
         kname = f"k{n}"
         ns[kname] = spec.backend.bind(op, state)
+        if op in shared:
+            ns[kname] = functools.partial(ns[kname], shared=shared[op])
         if tracer is not None:
             ns[kname] = tracer.wrap(ns[kname], op, op.device)
         # outputs that may share memory with a constant, a feed or a variable's storage: a fetch of
@@ -249,6 +265,9 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             rets.append(e)
         else:
             rets.append("None")
+    for i, holder in enumerate(dict.fromkeys(shared.values())):  # nothing shared outlives the run
+        ns[f"sh{i}"] = holder
+        lines.append(f"sh{i}.value = None")
     src = f"def segment({', '.join(f'a{i}' for i in range(len(params)))}):\n"
     src += "".join(f"    {line}\n" for line in lines)
     src += f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})\n"

@@ -1,0 +1,65 @@
+"""A Conv2D and the Conv2DBackpropFilter of the same input share the input's patches within a run
+(OpDef.shares, dataflow/runtime/plan.py): the filter gradient is unchanged, nothing is kept after
+the run, and ops on different inputs do not share."""
+
+import numpy as np
+import pytest
+
+import dataflow as tf
+from dataflow.framework import registry
+
+
+def _holders(sess):
+    out = []
+    for plan in sess._plans.values():
+        for seg in plan.segments:
+            out += [v for k, v in seg.fn.__globals__.items() if k.startswith("sh") and isinstance(v, registry.Shared)]
+    return out
+
+
+def _train_grads(channels, data_format="NHWC", share=True, monkeypatch=None):
+    rng = np.random.default_rng(0)
+    shape = (3, 9, 8, channels) if data_format == "NHWC" else (3, channels, 9, 8)
+    x_value = rng.standard_normal(shape).astype(np.float32)
+    w_value = rng.standard_normal((3, 5, channels, 4)).astype(np.float32)
+    with tf.Graph().as_default():
+        x = tf.constant(x_value)
+        w = tf.Variable(w_value)
+        y = tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME", data_format=data_format)
+        loss = tf.reduce_sum(y * y)
+        gw, = tf.gradients(loss, [w])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = sess.run(gw)
+            holders = _holders(sess)
+    return got, holders
+
+
+@pytest.mark.parametrize("channels", [1, 8])  # im2col (few channels) and row patches
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_filter_gradient_with_shared_patches_equals_the_unshared_one(channels, data_format, monkeypatch):
+    shared, holders = _train_grads(channels, data_format)
+    assert len(holders) == 1 and holders[0].value is None  # one pair shared, emptied after the run
+    for t in ("Conv2D", "Conv2DBackpropFilter"):
+        monkeypatch.setattr(registry.get(t), "shares", None)
+    plain, none = _train_grads(channels, data_format)
+    assert none == []
+    np.testing.assert_allclose(shared, plain, rtol=1e-6, atol=1e-5)
+
+
+def test_ops_on_different_inputs_do_not_share():
+    rng = np.random.default_rng(1)
+    with tf.Graph().as_default():
+        x1 = tf.constant(rng.standard_normal((2, 6, 6, 4)).astype(np.float32))
+        x2 = tf.constant(rng.standard_normal((2, 6, 6, 4)).astype(np.float32))
+        dy = tf.constant(rng.standard_normal((2, 6, 6, 3)).astype(np.float32))
+        w = tf.constant(rng.standard_normal((3, 3, 4, 3)).astype(np.float32))
+        y = tf.nn.conv2d(x1, w, 1, "SAME")
+        gw = tf.nn.conv2d_backprop_filter(x2, [3, 3, 4, 3], dy, [1, 1, 1, 1], "SAME")
+        with tf.Session() as sess:
+            _, got = sess.run([y, gw])
+            assert _holders(sess) == []
+            x2v, dyv = sess.run([x2, dy])
+    xp = np.pad(x2v, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    want = np.einsum("nhwc,nhwo->co", xp[:, 0:6, 0:6], dyv)  # tap (0, 0)
+    np.testing.assert_allclose(got[0, 0], want, rtol=1e-5, atol=1e-5)
