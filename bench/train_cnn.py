@@ -9,21 +9,25 @@ Adam (lr 1e-4). One step = forward + backward + update.
   row-column GEMMs, col2im by whole-array slices), plus hand-only savings (forward im2col matrices
   kept for the filter gradients, pooling by reshape), Adam by hand: the floor for a NumPy backend.
 * TensorFlow (compat.v1 graph mode): only if an interpreter that can ``import tensorflow`` is found
-  (``--tf-python``, default /tmp/tfvenv/bin/python); it runs this file as a subprocess
+  (``--tf-python``, default /tmp/tfvenv/bin/python); it runs this file as a worker subprocess
   (``--tf-worker``), so neither the project nor this process imports tensorflow.
 
-Run: python bench/train_cnn.py [--seconds 2] [--rounds 2] [--batch 64] [--tf-python PATH | --no-tf]
+The three implementations' timed blocks (``--steps`` steps each) interleave, round after round, and
+each figure is its best block (interleave.py: the machine's speed drifts).
+
+Run: python bench/train_cnn.py [--steps 20] [--rounds 3] [--batch 64] [--tf-python PATH | --no-tf]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import time
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interleave import best_rates, local_blocks, remote_or_none, serve  # noqa: E402
 
 LR = 1e-4
 
@@ -46,18 +50,6 @@ def init_params(seed: int = 1) -> dict:
 
     return {"w1": w(5, 5, 1, 32), "b1": b(32), "w2": w(5, 5, 32, 64), "b2": b(64),
             "w3": w(7 * 7 * 64, 1024), "b3": b(1024), "w4": w(1024, 10), "b4": b(10)}
-
-
-def steps_per_second(step, seconds: float, warmup: int = 3) -> tuple[float, int]:
-    for _ in range(warmup):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        step()
-        n += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and n >= 3:
-            return n / elapsed, n
 
 
 # ---- dataflow ---------------------------------------------------------------------------------
@@ -199,58 +191,47 @@ def numpy_step(batch: int):
     return step
 
 
-# ---- TensorFlow (subprocess) ------------------------------------------------------------------
-def tf_worker(batch: int, seconds: float):
-    """Runs under an interpreter that has TensorFlow; prints one JSON line."""
-    import tensorflow as tf1
+# ---- TensorFlow (worker subprocess) ------------------------------------------------------------
+def tf_worker(batch: int):
+    """Runs under an interpreter that has TensorFlow: builds the model, then serves timed blocks."""
+    import tensorflow as tf2
 
-    tf = tf1.compat.v1
+    tf = tf2.compat.v1
     tf.disable_eager_execution()
-    rate, n = steps_per_second(build_step(tf, batch), seconds)
-    print(json.dumps({"steps_per_s": rate, "steps": n, "version": tf1.__version__}))
-
-
-def tensorflow_rate(python: str, batch: int, seconds: float):
-    if not python or not os.path.exists(python):
-        return None, f"no TensorFlow interpreter at {python!r}"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run([python, os.path.abspath(__file__), "--tf-worker", "--batch", str(batch),
-                           "--seconds", str(seconds)], capture_output=True, text=True, env=env, timeout=600)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode or not lines:
-        return None, "TensorFlow run failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
-    return json.loads(lines[-1]), None
+    step = build_step(tf, batch)
+    serve(lambda i: step(), {"version": tf2.__version__})
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=2.0, help="timed seconds per implementation and round")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="rounds of (dataflow, NumPy, TF); each figure is its best round (the machine is shared)")
+    ap.add_argument("--steps", type=int, default=20, help="steps per timed block")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of (dataflow, NumPy, TF) blocks; each figure is its best block")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--tf-python", default="/tmp/tfvenv/bin/python")
     ap.add_argument("--no-tf", action="store_true")
     ap.add_argument("--tf-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.tf_worker:
-        return tf_worker(args.batch, args.seconds)
+        return tf_worker(args.batch)
 
     df_step, opt_name = dataflow_step(args.batch)
     np_step = numpy_step(args.batch)
-    best = {"dataflow": 0.0, "numpy": 0.0, "tf": 0.0}
-    tf_note, tf_failed = "skipped (--no-tf)", args.no_tf
-    for _ in range(max(args.rounds, 1)):
-        best["dataflow"] = max(best["dataflow"], steps_per_second(df_step, args.seconds)[0])
-        best["numpy"] = max(best["numpy"], steps_per_second(np_step, args.seconds)[0])
-        if not tf_failed:
-            res, why = tensorflow_rate(args.tf_python, args.batch, args.seconds)
-            if res is None:
-                tf_note, tf_failed = why, True
-            else:
-                best["tf"], tf_note = max(best["tf"], res["steps_per_s"]), f"TF {res['version']}, compat.v1"
-    df, npr, tfr = best["dataflow"], best["numpy"], best["tf"]
+    blocks = {"dataflow": local_blocks(lambda i: df_step()), "numpy": local_blocks(lambda i: np_step())}
+    remote, tf_note = (None, "skipped (--no-tf)") if args.no_tf else \
+        remote_or_none(args.tf_python, __file__, ["--batch", str(args.batch)])
+    if remote is not None:
+        blocks["tf"] = remote
+    try:
+        best = best_rates(blocks, args.steps, max(args.rounds, 1))
+        if remote is not None:
+            tf_note = f"TF {remote.info()['version']}, compat.v1"
+    finally:
+        if remote is not None:
+            remote.close()
+    df, npr, tfr = best["dataflow"], best["numpy"], best.get("tf")
     print(f"CNN training step, batch {args.batch}, float32, optimizer {opt_name}; best of {args.rounds} "
-          f"round(s) of {args.seconds:g} s")
+          f"interleaved block(s) of {args.steps} steps")
     print(f"  dataflow     {df:7.2f} steps/s")
     print(f"  NumPy (hand) {npr:7.2f} steps/s   dataflow/NumPy = {df / npr:.2f}")
     if tfr:

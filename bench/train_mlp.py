@@ -5,24 +5,25 @@ Three implementations of the same step on the same random data, timed in one run
 - **dataflow**: ``tf.train.AdamOptimizer(1e-3).minimize(loss)``, one ``Session.run`` per step, the batch fed;
 - **numpy**: the same model hand-written in NumPy (forward, backward, TF1's Adam update in place, with
   preallocated scratch buffers: the fastest plain NumPy we know how to write);
-- **tensorflow**: ``tf.compat.v1`` graph mode, run as a subprocess with ``--tf-python`` (default
+- **tensorflow**: ``tf.compat.v1`` graph mode, in a worker subprocess of ``--tf-python`` (default
   ``/tmp/tfvenv/bin/python``) when that interpreter exists; dataflow itself never imports TensorFlow.
 
 Run: python bench/train_mlp.py [--steps 200] [--blocks 5] [--tf-python PATH | --no-tf]
-Prints steps/s (the best of ``--blocks`` timed blocks of ``--steps`` steps, after a warm-up; NumPy's and
-dataflow's blocks interleaved) for each, and the ratios. Targets: dataflow >= TensorFlow, and within 10% of NumPy.
+Prints steps/s (the best of ``--blocks`` timed blocks of ``--steps`` steps, after a warm-up; the three
+implementations' blocks interleaved, see interleave.py) for each, and the ratios. Targets: dataflow >=
+TensorFlow, and within 10% of NumPy.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interleave import best_rates, local_blocks, remote_or_none, serve  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -41,26 +42,6 @@ def make_data(seed: int = 0):
         params.append((rng.standard_normal((fan_in, fan_out), dtype=np.float32) * np.float32(np.sqrt(2 / fan_in))))
         params.append(np.zeros(fan_out, np.float32))
     return xs, ys, params
-
-
-def best_steps_per_s(step, steps: int, blocks: int, warmup: int = 20) -> float:
-    return interleaved_best({"_": step}, steps, blocks, warmup)["_"]
-
-
-def interleaved_best(step_fns: dict, steps: int, blocks: int, warmup: int = 20) -> dict:
-    """Steps/s of each ``step(i)``: the best of ``blocks`` timed blocks, the implementations' blocks
-    interleaved so that a change in machine load affects them alike."""
-    for step in step_fns.values():
-        for i in range(warmup):
-            step(i)
-    best = dict.fromkeys(step_fns, float("inf"))
-    for _ in range(blocks):
-        for name, step in step_fns.items():
-            t0 = time.perf_counter()
-            for i in range(steps):
-                step(i)
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return {name: steps / t for name, t in best.items()}
 
 
 # ---- dataflow -------------------------------------------------------------------------------------
@@ -148,31 +129,17 @@ def numpy_step(xs, ys, params):
     return step, final_loss
 
 
-# ---- TensorFlow (subprocess) ----------------------------------------------------------------------------
-TF_SCRIPT = r"""
-import json, os, sys, time
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np
-import tensorflow.compat.v1 as tf
-tf.disable_eager_execution()
-sys.path.insert(0, os.path.dirname(sys.argv[1]))
-import train_mlp as b
-xs, ys, params = b.make_data()
-step, final_loss = b.build_step(tf, xs, ys, params)
-rate = b.best_steps_per_s(step, int(sys.argv[2]), int(sys.argv[3]))
-print(json.dumps({"steps_per_s": rate, "final_loss": final_loss(), "version": tf.__version__}))
-"""
+# ---- TensorFlow (worker subprocess) --------------------------------------------------------------
+def tf_worker():
+    """Runs under an interpreter that has TensorFlow: builds the model, then serves timed blocks."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf2
 
-
-def tensorflow_rate(tf_python: str, steps: int, blocks: int):
-    if not tf_python or not os.path.exists(tf_python):
-        return None
-    out = subprocess.run([tf_python, "-c", TF_SCRIPT, os.path.abspath(__file__), str(steps), str(blocks)],
-                         capture_output=True, text=True, timeout=900)
-    if out.returncode != 0:
-        print("tensorflow run failed:\n" + out.stderr[-2000:], file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    tf = tf2.compat.v1
+    tf.disable_eager_execution()
+    xs, ys, params = make_data()
+    step, final_loss = build_step(tf, xs, ys, params)
+    serve(step, {"final_loss": final_loss, "version": tf2.__version__})
 
 
 def main():
@@ -181,20 +148,31 @@ def main():
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--tf-python", default="/tmp/tfvenv/bin/python")
     parser.add_argument("--no-tf", action="store_true")
+    parser.add_argument("--tf-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tf_worker:
+        return tf_worker()
     xs, ys, params = make_data()
     impls = {name: make(xs, ys, params) for name, make in (("numpy", numpy_step), ("dataflow", dataflow_step))}
-    results = interleaved_best({name: step for name, (step, _) in impls.items()}, args.steps, args.blocks)
-    for name, (_, final_loss) in impls.items():
-        print(f"{name:10s} {results[name]:8.1f} steps/s   (loss after {20 + args.steps * args.blocks} steps: "
-              f"{final_loss():.4f})", flush=True)
-    print(f"dataflow / numpy = {results['dataflow'] / results['numpy']:.3f}")
-    if not args.no_tf:
-        tf_res = tensorflow_rate(args.tf_python, args.steps, args.blocks)
-        if tf_res is not None:
-            print(f"{'tensorflow':10s} {tf_res['steps_per_s']:8.1f} steps/s   (loss {tf_res['final_loss']:.4f}, "
-                  f"TF {tf_res['version']})")
-            print(f"dataflow / tensorflow = {results['dataflow'] / tf_res['steps_per_s']:.3f}")
+    blocks = {name: local_blocks(step) for name, (step, _) in impls.items()}
+    remote, why = (None, "skipped (--no-tf)") if args.no_tf else remote_or_none(args.tf_python, __file__, [])
+    if remote is not None:
+        blocks["tensorflow"] = remote
+    try:
+        results = best_rates(blocks, args.steps, args.blocks, warmup=1)
+        for name, (_, final_loss) in impls.items():
+            print(f"{name:10s} {results[name]:8.1f} steps/s   (final loss {final_loss():.4f})", flush=True)
+        print(f"dataflow / numpy = {results['dataflow'] / results['numpy']:.3f}")
+        if remote is None:
+            print(f"tensorflow {why}")
+        else:
+            info = remote.info()
+            print(f"{'tensorflow':10s} {results['tensorflow']:8.1f} steps/s   (final loss {info['final_loss']:.4f}, "
+                  f"TF {info['version']})")
+            print(f"dataflow / tensorflow = {results['dataflow'] / results['tensorflow']:.3f}")
+    finally:
+        if remote is not None:
+            remote.close()
 
 
 if __name__ == "__main__":

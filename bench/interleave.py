@@ -1,0 +1,116 @@
+"""Interleaved timing of several implementations of one training step, TensorFlow's in another process.
+
+This machine is shared and its speed drifts by 10-30% over minutes, so implementations timed one
+after the other are not comparable. Here every implementation is a ``block(n) -> seconds`` callable
+(n steps, timed), and :func:`best_rates` runs their blocks in turn, round after round, keeping each
+one's best block: a slow phase of the machine hits all of them alike.
+
+TensorFlow runs in its own interpreter (``--tf-python``), which the project never imports:
+:class:`RemoteBlocks` starts that interpreter once on a benchmark script's worker mode, which builds
+the model and then serves ``run N`` requests over stdin/stdout (:func:`serve`), so its blocks
+interleave with the local ones and its start-up is never timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def local_blocks(step):
+    """``block(n)``: n calls of ``step(i)`` (i counting on across blocks), timed."""
+    count = [0]
+
+    def block(n: int) -> float:
+        i0 = count[0]
+        t0 = time.perf_counter()
+        for i in range(i0, i0 + n):
+            step(i)
+        count[0] = i0 + n
+        return time.perf_counter() - t0
+
+    return block
+
+
+# between two implementations' blocks: BLAS and thread-pool workers spin for a while after their last
+# task (OpenBLAS ~0.1 s, Eigen's pool less), which would slow the next block on the other cores
+PAUSE_S = 0.3
+
+
+def best_rates(blocks: dict, steps: int, rounds: int, warmup: int = 1) -> dict:
+    """Steps/s of each implementation: its best of ``rounds`` blocks of ``steps`` steps, interleaved."""
+    for block in blocks.values():
+        for _ in range(warmup):
+            block(max(1, steps // 4))
+    best = dict.fromkeys(blocks, float("inf"))
+    for _ in range(rounds):
+        for name, block in blocks.items():
+            time.sleep(PAUSE_S)
+            best[name] = min(best[name], block(steps))
+    return {name: steps / t for name, t in best.items()}
+
+
+def serve(step, info: dict) -> None:
+    """The worker side: answer ``run N`` with the seconds N steps took, ``info`` with ``info`` as JSON."""
+    block = local_blocks(step)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        if cmd[0] == "run":
+            print(repr(block(int(cmd[1]))), flush=True)
+        elif cmd[0] == "info":
+            print(json.dumps({k: (v() if callable(v) else v) for k, v in info.items()}), flush=True)
+
+
+class RemoteBlocks:
+    """``block(n)`` served by ``python script --tf-worker ...`` (see :func:`serve`)."""
+
+    def __init__(self, python: str, script: str, args: list, timeout: float = 600):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+        self.proc = subprocess.Popen([python, os.path.abspath(script), "--tf-worker", *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.timeout = timeout
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            err = self.proc.stderr.read()[-2000:] if self.proc.poll() is not None else ""
+            self.close()
+            raise RuntimeError(f"TensorFlow worker did not start: {line!r} {err}")
+
+    def _ask(self, command: str) -> str:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("TensorFlow worker died: " + self.proc.stderr.read()[-2000:])
+        return line.strip()
+
+    def __call__(self, n: int) -> float:
+        return float(self._ask(f"run {n}"))
+
+    def info(self) -> dict:
+        return json.loads(self._ask("info"))
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+def remote_or_none(python: str, script: str, args: list):
+    """A :class:`RemoteBlocks`, or ``(None, why)`` when no such interpreter can run it."""
+    if not python or not os.path.exists(python):
+        return None, f"no TensorFlow interpreter at {python!r}"
+    try:
+        return RemoteBlocks(python, script, args), None
+    except RuntimeError as e:
+        return None, str(e).splitlines()[0][:300]
