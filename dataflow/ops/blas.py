@@ -1,4 +1,4 @@
-"""``C += A @ B`` in one BLAS call, for the NumPy backend's convolution kernels.
+"""``C += A @ B`` and ``y += a * x`` in one BLAS call each, for the NumPy backend's kernels.
 
 NumPy's ``matmul`` always writes a fresh result, so summing GEMMs (a convolution's kernel rows, its
 input gradient's shifted row blocks) costs a temporary and an extra pass over it per GEMM: on the
@@ -7,6 +7,9 @@ second conv layer of a small CNN, 8 MB written and re-read five times a step. BL
 ``cblas_?gemm`` of the OpenBLAS that NumPy itself loaded (found in the process's mapped libraries;
 NumPy's wheels name it ``scipy_cblas_sgemm64_``, 64-bit integers), so it is the same library and
 kernel NumPy's ``matmul`` uses, with the same threads.
+
+:func:`axpy_into` is ``out = y + alpha * x`` with ``?axpy`` (one pass where NumPy needs two and a
+temporary): optimizer updates (``var -= lr * delta``) on large variables.
 
 When no such library is found (another BLAS, another platform), or for other dtypes, layouts that
 are not BLAS-compatible, or a non-NumPy ``xp``, it computes ``C += A @ B`` with ``matmul`` and an
@@ -22,7 +25,8 @@ import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lock = threading.Lock()
-_found = None  # (sgemm, dgemm) ctypes functions, False when none, None before the first lookup
+_found = None  # (sgemm, dgemm, saxpy, daxpy) ctypes functions, False when none, None before the lookup
+AXPY_MIN = 1 << 15  # elements: below this the ctypes call costs more than NumPy's second pass
 
 
 def _candidates():
@@ -48,6 +52,13 @@ def _bind(lib, name: str, int_t, real_t):
     return fn
 
 
+def _bind_axpy(lib, name: str, int_t, real_t):
+    fn = getattr(lib, name)
+    fn.argtypes = [int_t, real_t, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+    fn.restype = None
+    return fn
+
+
 def _lookup():
     global _found
     with _lock:
@@ -57,11 +68,13 @@ def _lookup():
         for path, prefix, suffix, int_t in _candidates():
             try:
                 lib = ctypes.CDLL(path)
-                s = _bind(lib, f"{prefix}cblas_sgemm{suffix}", int_t, ctypes.c_float)
-                d = _bind(lib, f"{prefix}cblas_dgemm{suffix}", int_t, ctypes.c_double)
+                fns = (_bind(lib, f"{prefix}cblas_sgemm{suffix}", int_t, ctypes.c_float),
+                       _bind(lib, f"{prefix}cblas_dgemm{suffix}", int_t, ctypes.c_double),
+                       _bind_axpy(lib, f"{prefix}cblas_saxpy{suffix}", int_t, ctypes.c_float),
+                       _bind_axpy(lib, f"{prefix}cblas_daxpy{suffix}", int_t, ctypes.c_double))
             except (OSError, AttributeError):
                 continue
-            _found = (s, d)
+            _found = fns
             break
         return _found
 
@@ -100,3 +113,24 @@ def gemm_into(xp, a, b, c, beta: float = 1.0) -> None:
     fn = fns[0] if a.dtype == np.float32 else fns[1]
     fn(_ROW_MAJOR, pa[0], pb[0], m, n, k, 1.0, a.ctypes.data, pa[1], b.ctypes.data, pb[1], beta,
        c.ctypes.data, c.strides[0] // c.itemsize)
+
+
+def axpy_into(xp, alpha, x, y, out, tmp=None):
+    """``out = y + alpha * x`` elementwise (same shapes) and return ``out``; ``x`` and ``y`` are not changed
+    (unless one of them is ``out`` or ``tmp``).
+
+    One BLAS ``axpy`` pass when ``x`` and ``y`` are large contiguous float32/float64 NumPy arrays of one
+    dtype and ``out`` is ``y`` (or another array than ``x``, which gets ``y`` copied first); else NumPy's
+    ``tmp = alpha * x; out = y + tmp`` (``tmp``: a scratch array like ``x``, or a new one).
+    """
+    n = y.size
+    fns = _lookup() if xp is np and n >= AXPY_MIN else False
+    if (fns and out is not x and x.dtype == y.dtype == out.dtype and x.dtype in (np.float32, np.float64)
+            and x.size == n == out.size and x.flags.c_contiguous and y.flags.c_contiguous
+            and out.flags.c_contiguous and out.flags.writeable):
+        if out is not y:
+            xp.copyto(out, y)
+        (fns[2] if x.dtype == np.float32 else fns[3])(n, float(alpha), x.ctypes.data, 1, out.ctypes.data, 1)
+        return out
+    tmp = xp.multiply(x, alpha, out=tmp)
+    return xp.add(y, tmp, out=out)

@@ -28,6 +28,7 @@ import numpy as np
 from ..framework import dtypes
 from ..framework.graph import convert_to_tensor, make_op
 from ..framework.registry import OpDef, register
+from .blas import axpy_into
 from .parallel import run_rows
 
 SIGNATURES = {
@@ -193,8 +194,8 @@ def _gradient_descent(xp, var, alpha, delta, *, scratch=None):
     out = _owned(xp, var)
     w = var.read()
     _check_shape(w, delta, "delta")
-    t = xp.multiply(delta, alpha, out=scratch.take(xp, w))
-    new = var.assign(xp.subtract(w, t, out=_or(out, t)), False)
+    t = scratch.take(xp, w)
+    new = var.assign(axpy_into(xp, -alpha[()], delta, w, _or(out, t), tmp=t), False)
     scratch.give(new, t)
     return new
 
@@ -213,10 +214,11 @@ def _momentum(xp, var, accum, lr, grad, momentum, *, use_nesterov=False, scratch
     if use_nesterov:
         xp.multiply(a, momentum * lr, out=t)
         t += grad * lr
+        new = xp.subtract(w, t, out=_or(w_out, t))
     else:
-        xp.multiply(a, lr, out=t)
+        new = axpy_into(xp, -lr[()], a, w, _or(w_out, t), tmp=t)  # var -= lr * accum (one BLAS pass)
     accum.assign(a, False)
-    new = var.assign(xp.subtract(w, t, out=_or(w_out, t)), False)
+    new = var.assign(new, False)
     scratch.give(new, t)
     return new
 
@@ -347,6 +349,8 @@ def _adam(xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, gr
             xp.divide(num, t, out=t)
         else:
             xp.divide(m_t, t, out=t)
+        # NOTE: not axpy_into: on cache-sized blocks OpenBLAS's threaded axpy lost to these two passes
+        # (a small CNN's 3.2M-weight layer: 24.2 -> 21.2 steps/s)
         t *= alpha
         xp.subtract(w, t, out=w_t)
 
