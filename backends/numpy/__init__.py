@@ -10,6 +10,7 @@ import functools
 
 import numpy
 
+from dataflow.ops import parallel
 from dataflow.ops.parallel import MIN_ELEMENTS, ufunc_rows
 
 
@@ -23,9 +24,11 @@ class NumpyBackend:
         if opdef.xp_name is not None:
             ufunc = getattr(self.xp, opdef.xp_name)
             size = op.outputs[0].shape.num_elements()
-            # large (or not statically known) outputs: split over the cores (dataflow/ops/parallel.py)
-            small = size is not None and size < 2 * MIN_ELEMENTS and ufunc not in (numpy.maximum, numpy.minimum)
-            return ufunc if small else functools.partial(ufunc_rows, ufunc)
+            if ufunc in (numpy.maximum, numpy.minimum):
+                return functools.partial(ufunc_rows, ufunc)  # their scalar-operand path
+            small = size is not None and size < 2 * MIN_ELEMENTS
+            # large (or not statically known) outputs split over the cores when DATAFLOW_NUM_THREADS allows
+            return ufunc if small or parallel.WORKERS < 2 else functools.partial(ufunc_rows, ufunc)
         kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
         if opdef.bind is not None:
             kwargs.update(opdef.bind(op, state))

@@ -84,9 +84,15 @@ def _count(op) -> Tensor:
     from .math import cast
 
     x, y = op.inputs[0], op.outputs[0]
-    nx, ny = x.shape.num_elements(), y.shape.num_elements()
-    if nx is not None and ny is not None:
-        return convert_to_tensor(np.asarray(nx // max(ny, 1), x.dtype.as_numpy_dtype))
+    dtype = x.dtype.as_numpy_dtype
+    if x.shape.ndims is not None:  # the reduced dimensions alone decide it (a batch may be unknown)
+        dims = x.shape.as_list()
+        axis = op.attrs["axis"]
+        reduced = [dims[a] for a in (range(len(dims)) if axis is None else normalize_axis(axis, len(dims)))]
+        if None not in reduced:
+            return convert_to_tensor(np.asarray(math.prod(reduced), dtype))
+    if y.shape.num_elements() == 1:
+        return cast(size(x), x.dtype)
     return cast(size(x) // size(y), x.dtype)
 
 
@@ -95,7 +101,7 @@ def _sum_grad(op, g):
 
 
 def _mean_grad(op, g):
-    return [_broadcast_back(g, op) / _count(op)]
+    return [_broadcast_back(g / _count(op), op)]  # divided before it is broadcast: fewer elements
 
 
 def _max_min_grad(op, g):

@@ -35,6 +35,9 @@ from ..framework.registry import Shared
 from .trace import Tracer
 
 _NO_CODE = {"Const", "NoOp", "Placeholder"}
+# ops whose kernel returns its input: generated as an assignment, not a call (variable reads are
+# Identity ops: a training step has one per variable); traced runs still call them, to time them
+_PASS_THROUGH = {"Identity", "StopGradient"}
 
 
 # ---- 1. prune --------------------------------------------------------------------------------
@@ -234,7 +237,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         for t, o in zip(op.outputs, outs):
             if t not in fed:  # an op may run for a control edge; its fed outputs keep the fed value
                 expr[t] = o
-        call = f"{kname}({', '.join(args)})"
+        call = args[0] if op.type in _PASS_THROUGH and tracer is None else f"{kname}({', '.join(args)})"
         if not outs:
             line = call
         elif len(outs) == 1:
