@@ -30,18 +30,37 @@ AXPY_MIN = 1 << 15  # elements: below this the ctypes call costs more than NumPy
 
 
 def _candidates():
-    """(path, symbol prefix, symbol suffix, int type) of OpenBLAS libraries mapped into this process."""
+    """(library, symbol prefix, symbol suffix, int type) to try, for BLAS libraries mapped into this process.
+
+    A ``64_`` symbol suffix is OpenBLAS's ILP64 convention (NumPy's wheels: ``scipy_cblas_sgemm64_``);
+    unsuffixed symbols are used only from an OpenBLAS whose ``openblas_get_config`` says which integer
+    width it was built with (a wrong guess would pass garbage sizes).
+    """
     try:
         with open("/proc/self/maps") as f:
             paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line})
     except OSError:
-        return []
-    out = []
+        return
     for path in paths:
-        for prefix, suffix, int_t in (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
-                                      ("scipy_", "", ctypes.c_int32), ("", "", ctypes.c_int32)):
-            out.append((path, prefix, suffix, int_t))
-    return out
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        yield lib, "scipy_", "64_", ctypes.c_int64
+        yield lib, "", "64_", ctypes.c_int64
+        config = getattr(lib, "openblas_get_config", None)
+        if config is not None:
+            config.restype = ctypes.c_char_p
+            yield lib, "", "", ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
+
+
+def _works(sgemm) -> bool:
+    """A 2x2 product through ``sgemm`` gives the right numbers (the binding is what it seems)."""
+    a = np.array([[1, 2], [3, 4]], np.float32)
+    b = np.array([[5, 6], [7, 8]], np.float32)
+    c = np.full((2, 2), 1, np.float32)
+    sgemm(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, 2, 2, 2, 1.0, a.ctypes.data, 2, b.ctypes.data, 2, 1.0, c.ctypes.data, 2)
+    return bool(np.array_equal(c, a @ b + 1))
 
 
 def _bind(lib, name: str, int_t, real_t):
@@ -65,14 +84,15 @@ def _lookup():
         if _found is not None:
             return _found
         _found = False
-        for path, prefix, suffix, int_t in _candidates():
+        for lib, prefix, suffix, int_t in _candidates():
             try:
-                lib = ctypes.CDLL(path)
                 fns = (_bind(lib, f"{prefix}cblas_sgemm{suffix}", int_t, ctypes.c_float),
                        _bind(lib, f"{prefix}cblas_dgemm{suffix}", int_t, ctypes.c_double),
                        _bind_axpy(lib, f"{prefix}cblas_saxpy{suffix}", int_t, ctypes.c_float),
                        _bind_axpy(lib, f"{prefix}cblas_daxpy{suffix}", int_t, ctypes.c_double))
-            except (OSError, AttributeError):
+            except AttributeError:
+                continue
+            if not _works(fns[0]):
                 continue
             _found = fns
             break
