@@ -7,6 +7,8 @@ graph-build time the static shape of the output is known too.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..framework import dtypes
@@ -48,8 +50,13 @@ def _reshape_infer(op):
     return [(x.dtype, target)]
 
 
+def _dims(shape) -> tuple:
+    """A shape tensor's value (a host array) as a tuple of ints."""
+    return tuple(shape.tolist()) if hasattr(shape, "tolist") else tuple(int(d) for d in shape)
+
+
 def _reshape_kernel(xp, x, shape):
-    dims = tuple(int(d) for d in shape)
+    dims = _dims(shape)
     try:
         return xp.reshape(x, dims)
     except ValueError:
@@ -77,7 +84,7 @@ def _shape_kernel(xp, x, *, out_type):
 
 
 def _size_kernel(xp, x, *, out_type):
-    return np.array(int(np.prod(x.shape)), dtype=out_type.as_numpy_dtype)
+    return np.array(math.prod(x.shape), dtype=out_type.as_numpy_dtype)
 
 
 def _rank_kernel(xp, x):
@@ -187,7 +194,8 @@ def ones_like(tensor, dtype=None, name=None, optimize=True) -> Tensor:
 
 # ---- broadcasting and its inverse ------------------------------------------------------------
 def _broadcast_to_kernel(xp, x, shape):
-    return xp.broadcast_to(x, tuple(int(d) for d in shape))
+    dims = _dims(shape)
+    return x if x.shape == dims else xp.broadcast_to(x, dims)
 
 
 def _broadcast_to_infer(op):
@@ -206,12 +214,20 @@ def broadcast_to(input, shape, name=None) -> Tensor:
     return make_op("BroadcastTo", [convert_to_tensor(input), _shape_arg(shape)], name=name).outputs[0]
 
 
+_SUMMED_AXES: dict = {}  # (g's shape, target shape) -> the axes SumToShape sums
+
+
 def _sum_to_shape_kernel(xp, g, shape):
-    shape = tuple(int(d) for d in shape)
+    shape = _dims(shape)
     if g.shape == shape:
         return g
-    lead = len(g.shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape) if d == 1 and g.shape[i + lead] != 1)
+    axes = _SUMMED_AXES.get((g.shape, shape))
+    if axes is None:
+        lead = len(g.shape) - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape) if d == 1 and g.shape[i + lead] != 1)
+        if len(_SUMMED_AXES) > 4096:
+            _SUMMED_AXES.clear()
+        _SUMMED_AXES[(g.shape, shape)] = axes
     s = sum_leading(xp, g, axes)
     return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
 
@@ -241,7 +257,9 @@ def _expand_dims_infer(op):
 
 
 def _expand_dims_kernel(xp, x, *, axis):
-    return xp.expand_dims(x, axis)
+    dims = list(x.shape)
+    dims.insert(axis if axis >= 0 else len(dims) + 1 + axis, 1)
+    return x.reshape(dims)  # a unit axis: always a view
 
 
 register(OpDef("ExpandDims", _expand_dims_infer, _expand_dims_kernel,

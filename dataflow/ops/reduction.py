@@ -157,7 +157,18 @@ def sum_leading(xp, x, axes):
     rows = math.prod(x.shape[:k])
     if rows < ROWS_AS_GEMV or tuple(sorted(a % x.ndim for a in axes)) != tuple(range(k)):
         return None
-    return xp.matmul(xp.ones(rows, dtype=x.dtype), xp.reshape(x, (rows, -1))).reshape(x.shape[k:])
+    ones = _ones.get((rows, x.dtype.char)) if xp is np else None
+    if ones is None:
+        ones = xp.ones(rows, dtype=x.dtype)
+        if xp is np:
+            if len(_ones) > 64:
+                _ones.clear()
+            ones.flags.writeable = False
+            _ones[(rows, x.dtype.char)] = ones
+    return xp.matmul(ones, xp.reshape(x, (rows, -1))).reshape(x.shape[k:])
+
+
+_ones: dict = {}  # (rows, dtype char) -> a read-only vector of ones (NumPy)
 
 
 def _reduction(name, fn):

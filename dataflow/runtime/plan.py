@@ -237,7 +237,13 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         for t, o in zip(op.outputs, outs):
             if t not in fed:  # an op may run for a control edge; its fed outputs keep the fed value
                 expr[t] = o
-        call = args[0] if op.type in _PASS_THROUGH and tracer is None else f"{kname}({', '.join(args)})"
+        if tracer is None and op.type in _PASS_THROUGH:
+            call = args[0]
+        elif tracer is None and op.type == "VariableV2":  # its kernel returns the slot bound to it
+            ns[f"s{n}"] = ns[kname]()
+            call = f"s{n}"
+        else:
+            call = f"{kname}({', '.join(args)})"
         if not outs:
             line = call
         elif len(outs) == 1:
