@@ -63,3 +63,34 @@ def test_ops_on_different_inputs_do_not_share():
     xp = np.pad(x2v, ((0, 0), (1, 1), (1, 1), (0, 0)))
     want = np.einsum("nhwc,nhwo->co", xp[:, 0:6, 0:6], dyv)  # tap (0, 0)
     np.testing.assert_allclose(got[0, 0], want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding, dilations, data_format", [
+    ("SAME", (1, 1, 1, 1), "NHWC"), ("VALID", (1, 1, 1, 1), "NHWC"), ("SAME", (1, 2, 1, 1), "NHWC"),
+    ([[1, 2], [0, 3]], (1, 1, 2, 1), "NHWC"), ("SAME", (1, 1, 1, 1), "NCHW")])
+def test_stride1_input_gradient_by_taps_equals_the_row_patch_form(padding, dilations, data_format, monkeypatch):
+    """conv.TAP_GEMM_MIN_CHANNELS picks one GEMM per tap accumulated into the padded gradient; the row-
+    patch form is the reference (and both are checked against central differences in the spec rows)."""
+    from dataflow.ops import conv
+
+    rng = np.random.default_rng(5)
+    x_shape = (3, 9, 8, 5) if data_format == "NHWC" else (3, 5, 9, 8)
+    w_value = rng.standard_normal((3, 4, 5, 6))
+
+    def grad(threshold):
+        monkeypatch.setattr(conv, "TAP_GEMM_MIN_CHANNELS", threshold)
+        with tf.Graph().as_default():
+            y_probe = tf.nn.conv2d(tf.zeros(x_shape, tf.float64), w_value, [1, 1, 1, 1], padding,
+                                   dilations=dilations, data_format=data_format)
+            dy = tf.constant(rng.standard_normal(y_probe.shape.as_list()))
+            dx = tf.nn.conv2d_backprop_input(x_shape, tf.constant(w_value), dy, [1, 1, 1, 1], padding,
+                                             dilations=dilations, data_format=data_format)
+            with tf.Session() as sess:
+                return sess.run(dx)
+
+    state = rng.bit_generator.state
+    taps = grad(1)
+    rng.bit_generator.state = state
+    rows = grad(10 ** 9)
+    np.testing.assert_allclose(taps, rows, rtol=1e-10, atol=1e-10)
+    assert np.abs(taps).max() > 0

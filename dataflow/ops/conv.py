@@ -62,6 +62,9 @@ __all__ = ["conv2d", "conv2d_backprop_filter", "conv2d_backprop_input", "conv2d_
 # Below this window-row depth (kw * in_channels) a GEMM per kernel row reduces over too little to be
 # efficient and one GEMM over the whole im2col matrix is faster (measured on 3x3 and 5x5 layers).
 ROW_GEMM_MIN_DEPTH = 16
+# From this many input channels (the GEMMs' width), a stride-1 input gradient is one GEMM per kernel tap
+# accumulated in place (measured on 5x5x32 -> 64: 8.5 -> 7.1 ms, 12.2 -> 11.3 ms with AVX2 kernels).
+TAP_GEMM_MIN_CHANNELS = 16
 _WINDOW_ATTRS = ("strides", "padding", "explicit_paddings", "dilations", "data_format")
 
 
@@ -115,9 +118,37 @@ def _conv_backprop_filter(xp, x, f_shape, dy, w: Window, shared=None, key=None):
     return df.reshape(f_shape)
 
 
+def _conv_backprop_input_taps(xp, in_shape, f, dy, w: Window):
+    """Stride 1: one GEMM per kernel tap, accumulated by BLAS straight into the padded input gradient.
+
+    With ``dy`` H-major and each row padded to the padded input width ``wp`` (zeros on the right), the
+    rows ``(oy, n, ox)`` tap ``(i, j)`` sends to ``(oy + i*dh, n, ox + j*dw)`` are the source rows shifted
+    by one constant, ``i*dh*N*wp + j*dw`` rows: a contiguous row block of the gradient, so each tap is
+    ``dxt[s:s+M] += dy_rows @ f[i, j].T`` with no patch matrix and no slice-adds. The padding columns
+    are zeros, so what they add past a row's end (into the next row, or slack rows) is zero.
+    """
+    n, h, wd, c = in_shape
+    kh, kw, _, o = f.shape
+    (oh, ow), (dh, dw) = w.out, w.d
+    (pt, _), (pl, _) = w.pads
+    hp, wp = w.padded((h, wd))
+    dyp = xp.zeros((oh, n, wp, o), dtype=dy.dtype)
+    dyp[:, :, :ow, :] = xp.transpose(dy, (1, 0, 2, 3))
+    rows = dyp.reshape(-1, o)
+    m = rows.shape[0]
+    dxt = xp.zeros((hp * n * wp + (kw - 1) * dw, c), dtype=dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            s = (i * dh * n * wp) + j * dw
+            gemm_into(xp, rows, f[i, j].T, dxt[s:s + m])
+    return from_rows(xp, dxt[:hp * n * wp].reshape(hp, n, wp, c)[pt:pt + h, :, pl:pl + wd, :])
+
+
 def _conv_backprop_input(xp, in_shape, f, dy, w: Window):
     n, h, wd, c = in_shape
     _, kw, _, o = f.shape
+    if w.s == (1, 1) and c >= TAP_GEMM_MIN_CHANNELS:
+        return _conv_backprop_input_taps(xp, in_shape, f, dy, w)
     (oh, ow), (sw, dw) = w.out, (w.s[1], w.d[1])
     (pt, _), (pl, _) = w.pads
     hp, wp = w.padded((h, wd))
