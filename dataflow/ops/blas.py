@@ -111,7 +111,10 @@ def _operand(a):
 
 
 def gemm_into(xp, a, b, c, beta: float = 1.0) -> None:
-    """``c = a @ b + beta * c`` in place (``beta`` 0: ``c = a @ b``): 2-D ``a`` [m, k], ``b`` [k, n], ``c`` [m, n]."""
+    """``c = a @ b + beta * c`` in place (``beta`` 0: ``c = a @ b``): 2-D ``a`` [m, k], ``b`` [k, n], ``c`` [m, n].
+
+    ``c`` must not share memory with ``a`` or ``b`` (BLAS reads them while it writes ``c``).
+    """
     m, k = a.shape
     n = b.shape[1]
     if b.shape[0] != k or c.shape != (m, n):
