@@ -28,7 +28,7 @@ import numpy as np
 from .framework import dtypes
 from .framework.graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor, get_default_graph, name_scope
 from .framework.tensor_shape import TensorShape
-from .ops import array, conv, init_ops, math, nn_ops, reduction
+from .ops import array, conv, init_ops, math, nn_ops
 from .ops.linalg import matmul
 from .ops.variable_scope import get_variable, variable_scope
 

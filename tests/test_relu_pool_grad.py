@@ -22,7 +22,7 @@ def test_relu_then_max_pool_gradient_equals_the_full_size_composition(ksize, str
     z_value = rng.standard_normal(shape)
     z_value[0, :2] = 0.0  # ties at 0 (and relu(z) = 0 with z = 0)
     z_value[1, 1] = -1.0  # windows that are entirely negative
-    with tf.Graph().as_default() as g:
+    with tf.Graph().as_default():
         z = tf.constant(z_value)
         h = tf.nn.relu(z)
         y = tf.nn.max_pool(h, ksize, strides, padding, data_format=data_format)
@@ -43,7 +43,7 @@ def test_relu_then_max_pool_gradient_equals_the_full_size_composition(ksize, str
 
 
 def test_relu_output_with_another_consumer_takes_the_plain_gradient():
-    with tf.Graph().as_default() as g:
+    with tf.Graph().as_default():
         z = tf.constant(np.random.default_rng(1).standard_normal((1, 4, 4, 2)))
         h = tf.nn.relu(z)
         loss = tf.reduce_sum(tf.nn.max_pool(h, 2, 2, "VALID")) + tf.reduce_sum(h * h)

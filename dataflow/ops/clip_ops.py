@@ -104,7 +104,7 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     if use_norm is None:
         use_norm = global_norm(t_list, name)
     use_norm = convert_to_tensor(use_norm)
-    with name_scope(name, "clip_by_global_norm", [t for t in t_list if t is not None] + [clip_norm]) as scope:
+    with name_scope(name, "clip_by_global_norm", [t for t in t_list if t is not None] + [clip_norm]):
         clip_norm = m.cast(clip_norm, use_norm.dtype)
         # NOTE: clip_norm * min(1 / norm, 1 / clip_norm) rather than clip_norm / max(norm, clip_norm): the same
         # value, TF's rounding; adding (norm - norm) turns an inf or NaN norm into a NaN scale.
