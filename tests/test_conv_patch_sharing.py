@@ -94,3 +94,42 @@ def test_stride1_input_gradient_by_taps_equals_the_row_patch_form(padding, dilat
     rows = grad(10 ** 9)
     np.testing.assert_allclose(taps, rows, rtol=1e-10, atol=1e-10)
     assert np.abs(taps).max() > 0
+
+
+def test_concurrent_runs_of_one_plan_keep_their_own_patches():
+    """Two threads run the same plan (one Shared holder) on different inputs: each filter gradient is the
+    one of its own input (the holder's identity check), as when the runs are serial."""
+    import threading
+
+    rng = np.random.default_rng(6)
+    inputs = [rng.standard_normal((2, 8, 8, 16)).astype(np.float32) for _ in range(6)]
+    w_value = rng.standard_normal((3, 3, 16, 8)).astype(np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2, 8, 8, 16])
+        w = tf.constant(w_value)
+        y = tf.nn.conv2d(x, w, 1, "SAME")
+        gw, = tf.gradients(tf.reduce_sum(y * y), [w])
+        with tf.Session() as sess:
+            serial = [sess.run(gw, {x: v}) for v in inputs]
+            got = [None] * len(inputs)
+
+            errors = []
+
+            def work(k):
+                try:
+                    for _ in range(20):
+                        for i in range(k, len(inputs), 2):
+                            got[i] = sess.run(gw, {x: inputs[i]})
+                            np.testing.assert_allclose(got[i], serial[i], rtol=1e-5, atol=1e-4)
+                except Exception as e:  # noqa: BLE001 (reported below)
+                    errors.append(e)
+
+            threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert len(_holders(sess)) == 1
+    assert errors == []
+    for a, b in zip(got, serial):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
