@@ -22,7 +22,7 @@ benchmarks (bench/README.md), splitting made steps no faster or slightly slower:
 OpenBLAS's own worker threads spin for about 0.1 s (OPENBLAS_THREAD_TIMEOUT's default, 2^28 cycles)
 on the other cores, so a second NumPy thread competes with a spinning one. Graphs without GEMMs
 (elementwise preprocessing, large pooling) do gain: the max-pool gradient of a 64x28x28x32 batch
-takes 0.7 ms instead of 1.7 on 2 cores.
+runs about 1.8x faster on 2 cores (3.3 -> 1.8 ms, measured alone).
 """
 
 from __future__ import annotations
