@@ -15,7 +15,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape, broadcast_shapes
-from .common import constant_value, normalize_axis, same_as_input, shape_of, shape_tensor_as_static
+from .common import constant_value, normalize_axis, same_as_input, shape_of, shape_tensor_as_static, shape_value
 from .reduction import sum_leading
 
 
@@ -50,13 +50,8 @@ def _reshape_infer(op):
     return [(x.dtype, target)]
 
 
-def _dims(shape) -> tuple:
-    """A shape tensor's value (a host array) as a tuple of ints."""
-    return tuple(shape.tolist()) if hasattr(shape, "tolist") else tuple(int(d) for d in shape)
-
-
 def _reshape_kernel(xp, x, shape):
-    dims = _dims(shape)
+    dims = shape_value(shape)
     try:
         return xp.reshape(x, dims)
     except ValueError:
@@ -117,7 +112,7 @@ def rank(input, name=None) -> Tensor:
 
 # ---- Fill, zeros, ones ------------------------------------------------------------------------
 def _fill_kernel(xp, dims, value):
-    return xp.full(tuple(int(d) for d in dims), value, dtype=value.dtype)
+    return xp.full(shape_value(dims), value, dtype=value.dtype)
 
 
 def _fill_grad(op, g):
@@ -194,7 +189,7 @@ def ones_like(tensor, dtype=None, name=None, optimize=True) -> Tensor:
 
 # ---- broadcasting and its inverse ------------------------------------------------------------
 def _broadcast_to_kernel(xp, x, shape):
-    dims = _dims(shape)
+    dims = shape_value(shape)
     return x if x.shape == dims else xp.broadcast_to(x, dims)
 
 
@@ -218,7 +213,7 @@ _SUMMED_AXES: dict = {}  # (g's shape, target shape) -> the axes SumToShape sums
 
 
 def _sum_to_shape_kernel(xp, g, shape):
-    shape = _dims(shape)
+    shape = shape_value(shape)
     if g.shape == shape:
         return g
     axes = _SUMMED_AXES.get((g.shape, shape))

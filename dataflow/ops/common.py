@@ -122,6 +122,11 @@ def shape_tensor_as_static(t) -> TensorShape:
     return TensorShape(None)
 
 
+def shape_value(shape) -> tuple:
+    """A shape tensor's value in a kernel (a host array of ints) as a tuple of Python ints."""
+    return tuple(shape.tolist()) if hasattr(shape, "tolist") else tuple(int(d) for d in shape)
+
+
 def shape_of(x: Tensor, dtype=dtypes.int32) -> Tensor:
     """``tf.shape(x)``, as a constant when the static shape is fully known (cheaper to run)."""
     from .array import shape as _shape

@@ -47,7 +47,7 @@ import numpy as np
 from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
-from .common import binary_inputs, shape_of, shape_tensor_as_static
+from .common import binary_inputs, shape_of, shape_tensor_as_static, shape_value
 from .blas import gemm_into
 from .parallel import run_rows
 from .window import (
@@ -285,7 +285,7 @@ def _kernels(fam: _Family):
 
     def backprop_filter(xp, x, sizes, dy, *, strides, padding, explicit_paddings, dilations, data_format,
                         shared=None):
-        f_shape = tuple(int(v) for v in sizes)
+        f_shape = shape_value(sizes)
         key, x, dy = x, to_nhwc(xp, x, data_format), to_nhwc(xp, dy, data_format)
         win = conv_window(x.shape[1:3], f_shape[:2], strides, padding, explicit_paddings, dilations,
                           data_format)

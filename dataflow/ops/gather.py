@@ -20,7 +20,8 @@ from ..framework.graph import Tensor, convert_to_tensor, is_tensor_like, make_op
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import Dimension, TensorShape
 from .array import expand_dims, fill, rank, reshape, squeeze, transpose, zeros_like
-from .common import binary_inputs, constant_value, normalize_axis, shape_of, shape_tensor_as_static, static_axis
+from .common import (binary_inputs, constant_value, normalize_axis, shape_of, shape_tensor_as_static, shape_value,
+                     static_axis)
 from .math import cast, greater_equal, maximum, where_v2
 from .reduction import reduce_prod, reduce_sum
 
@@ -393,7 +394,7 @@ def _gather_nd_kernel(xp, params, indices):
 
 
 def _scatter_nd_kernel(xp, indices, updates, shape):
-    shape = tuple(int(d) for d in shape)
+    shape = shape_value(shape)
     want = indices.shape[:-1] + shape[indices.shape[-1]:]
     if updates.shape != want:
         raise ValueError(f"updates must have shape {list(want)} for indices of shape {list(indices.shape)} "

@@ -25,7 +25,7 @@ from ..framework.graph import Tensor, _OperatorMixin, convert_to_tensor, is_tens
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import Dimension, TensorShape
 from .array import identity, ones_like, reshape, transpose
-from .common import constant_value, normalize_axis, shape_of, shape_tensor_as_static, static_axis
+from .common import constant_value, normalize_axis, shape_of, shape_tensor_as_static, shape_value, static_axis
 from .gather import (  # noqa: F401  (re-exported: see __all__)
     _axis_for, _dim, _int_tensor, _outputs, _plain, _static_ints, boolean_mask, gather, gather_nd, one_hot,
     pad, range, scatter_nd, select, unsorted_segment_sum, where)
@@ -434,7 +434,7 @@ def _with_masks(fn):
 
 
 def _strided_slice_grad_kernel(xp, shape, begin, end, strides, dy, **masks):
-    out = xp.zeros(tuple(int(d) for d in shape), dtype=dy.dtype)
+    out = xp.zeros(shape_value(shape), dtype=dy.dtype)
     out[_strided_index([int(b) for b in begin], [int(e) for e in end], [int(s) for s in strides], **masks)] = dy
     return out
 

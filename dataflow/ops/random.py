@@ -12,7 +12,7 @@ import numpy as np
 from ..framework import dtypes
 from ..framework.graph import convert_to_tensor, get_default_graph, make_op, name_scope
 from ..framework.registry import OpDef, register
-from .common import shape_tensor_as_static
+from .common import shape_tensor_as_static, shape_value
 
 DEFAULT_GRAPH_SEED = 87654321
 
@@ -36,16 +36,12 @@ def _bind_rng(op, state):
     return {"rng": state.rng(op)}
 
 
-def _shape(shape):
-    return tuple(int(d) for d in shape)
-
-
 def _standard_normal_kernel(xp, shape, *, dtype, rng):
-    return xp.asarray(rng.standard_normal(_shape(shape)), dtype=dtype.as_numpy_dtype)
+    return xp.asarray(rng.standard_normal(shape_value(shape)), dtype=dtype.as_numpy_dtype)
 
 
 def _truncated_normal_kernel(xp, shape, *, dtype, rng):
-    out = rng.standard_normal(_shape(shape))
+    out = rng.standard_normal(shape_value(shape))
     bad = np.abs(out) > 2
     while bad.any():  # NOTE: TF re-draws values more than 2 standard deviations out
         out[bad] = rng.standard_normal(int(bad.sum()))
@@ -54,11 +50,11 @@ def _truncated_normal_kernel(xp, shape, *, dtype, rng):
 
 
 def _uniform_kernel(xp, shape, *, dtype, rng):
-    return xp.asarray(rng.random(_shape(shape)), dtype=dtype.as_numpy_dtype)
+    return xp.asarray(rng.random(shape_value(shape)), dtype=dtype.as_numpy_dtype)
 
 
 def _uniform_int_kernel(xp, shape, minval, maxval, *, rng):
-    return xp.asarray(rng.integers(int(minval), int(maxval), _shape(shape)), dtype=minval.dtype)
+    return xp.asarray(rng.integers(int(minval), int(maxval), shape_value(shape)), dtype=minval.dtype)
 
 
 def _random_infer(op):
