@@ -13,6 +13,7 @@ interleave with the local ones and its start-up is never timed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -106,11 +107,30 @@ class RemoteBlocks:
                 self.proc.kill()
 
 
-def remote_or_none(python: str, script: str, args: list):
-    """A :class:`RemoteBlocks`, or ``(None, why)`` when no such interpreter can run it."""
-    if not python or not os.path.exists(python):
-        return None, f"no TensorFlow interpreter at {python!r}"
+def tf_compat_v1():
+    """The worker side: ``(tensorflow.compat.v1 in graph mode, TensorFlow's version)``."""
+    import tensorflow as tf2
+
+    tf = tf2.compat.v1
+    tf.disable_eager_execution()
+    return tf, tf2.__version__
+
+
+@contextlib.contextmanager
+def tensorflow_blocks(blocks: dict, name: str, no_tf: bool, python: str, script: str, args: list):
+    """Adds TensorFlow's :class:`RemoteBlocks` to ``blocks`` as ``name`` when it can run; yields
+    ``(remote, why)`` (``remote`` None and ``why`` saying why not otherwise) and stops the worker after."""
+    remote, why = None, "skipped (--no-tf)"
+    if not no_tf:
+        if not python or not os.path.exists(python):
+            why = f"no TensorFlow interpreter at {python!r}"
+        else:
+            try:
+                remote = blocks[name] = RemoteBlocks(python, script, args)
+            except RuntimeError as e:
+                why = str(e).splitlines()[0][:300]
     try:
-        return RemoteBlocks(python, script, args), None
-    except RuntimeError as e:
-        return None, str(e).splitlines()[0][:300]
+        yield remote, why
+    finally:
+        if remote is not None:
+            remote.close()

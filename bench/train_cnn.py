@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interleave import best_rates, local_blocks, remote_or_none, serve  # noqa: E402
+from interleave import best_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
 
 LR = 1e-4
 
@@ -194,12 +194,9 @@ def numpy_step(batch: int):
 # ---- TensorFlow (worker subprocess) ------------------------------------------------------------
 def tf_worker(batch: int):
     """Runs under an interpreter that has TensorFlow: builds the model, then serves timed blocks."""
-    import tensorflow as tf2
-
-    tf = tf2.compat.v1
-    tf.disable_eager_execution()
+    tf, version = tf_compat_v1()
     step = build_step(tf, batch)
-    serve(lambda i: step(), {"version": tf2.__version__})
+    serve(lambda i: step(), {"version": version})
 
 
 def main():
@@ -218,17 +215,11 @@ def main():
     df_step, opt_name = dataflow_step(args.batch)
     np_step = numpy_step(args.batch)
     blocks = {"dataflow": local_blocks(lambda i: df_step()), "numpy": local_blocks(lambda i: np_step())}
-    remote, tf_note = (None, "skipped (--no-tf)") if args.no_tf else \
-        remote_or_none(args.tf_python, __file__, ["--batch", str(args.batch)])
-    if remote is not None:
-        blocks["tf"] = remote
-    try:
+    with tensorflow_blocks(blocks, "tf", args.no_tf, args.tf_python, __file__, ["--batch", str(args.batch)]) \
+            as (remote, tf_note):
         best = best_rates(blocks, args.steps, max(args.rounds, 1))
         if remote is not None:
             tf_note = f"TF {remote.info()['version']}, compat.v1"
-    finally:
-        if remote is not None:
-            remote.close()
     df, npr, tfr = best["dataflow"], best["numpy"], best.get("tf")
     print(f"CNN training step, batch {args.batch}, float32, optimizer {opt_name}; best of {args.rounds} "
           f"interleaved block(s) of {args.steps} steps")

@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interleave import best_rates, local_blocks, remote_or_none, serve  # noqa: E402
+from interleave import best_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -132,14 +132,10 @@ def numpy_step(xs, ys, params):
 # ---- TensorFlow (worker subprocess) --------------------------------------------------------------
 def tf_worker():
     """Runs under an interpreter that has TensorFlow: builds the model, then serves timed blocks."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf2
-
-    tf = tf2.compat.v1
-    tf.disable_eager_execution()
+    tf, version = tf_compat_v1()
     xs, ys, params = make_data()
     step, final_loss = build_step(tf, xs, ys, params)
-    serve(step, {"final_loss": final_loss, "version": tf2.__version__})
+    serve(step, {"final_loss": final_loss, "version": version})
 
 
 def main():
@@ -155,10 +151,7 @@ def main():
     xs, ys, params = make_data()
     impls = {name: make(xs, ys, params) for name, make in (("numpy", numpy_step), ("dataflow", dataflow_step))}
     blocks = {name: local_blocks(step) for name, (step, _) in impls.items()}
-    remote, why = (None, "skipped (--no-tf)") if args.no_tf else remote_or_none(args.tf_python, __file__, [])
-    if remote is not None:
-        blocks["tensorflow"] = remote
-    try:
+    with tensorflow_blocks(blocks, "tensorflow", args.no_tf, args.tf_python, __file__, []) as (remote, why):
         results = best_rates(blocks, args.steps, args.blocks, warmup=1)
         for name, (_, final_loss) in impls.items():
             print(f"{name:10s} {results[name]:8.1f} steps/s   (final loss {final_loss():.4f})", flush=True)
@@ -170,9 +163,6 @@ def main():
             print(f"{'tensorflow':10s} {results['tensorflow']:8.1f} steps/s   (final loss {info['final_loss']:.4f}, "
                   f"TF {info['version']})")
             print(f"dataflow / tensorflow = {results['dataflow'] / results['tensorflow']:.3f}")
-    finally:
-        if remote is not None:
-            remote.close()
 
 
 if __name__ == "__main__":
