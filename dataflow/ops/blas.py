@@ -80,6 +80,8 @@ def _bind_axpy(lib, name: str, int_t, real_t):
 
 def _lookup():
     global _found
+    if _found is not None:  # after the first call: no lock on the kernels' path
+        return _found
     with _lock:
         if _found is not None:
             return _found
