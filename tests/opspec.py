@@ -42,6 +42,18 @@ def normal_inputs(*shapes):
     return lambda rng: [rng.standard_normal(s).astype(np.float32) for s in shapes]
 
 
+def distinct_inputs(shape, scale=0.37, centered=False):
+    """An ``inputs`` function: one float32 array of well separated values (no ties, so max, sort and
+    pooling are stable under central differences): a permutation of ``0..n-1`` times ``scale``, minus 3
+    (``centered``: minus half the range)."""
+    def gen(rng):
+        n = int(np.prod(shape))
+        shift = n * scale / 2 if centered else 3
+        return [(rng.permutation(n).reshape(shape) * scale - shift).astype(np.float32)]
+
+    return gen
+
+
 def all_specs() -> list[OpSpec]:
     import specs
 

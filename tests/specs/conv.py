@@ -10,7 +10,7 @@ second order (the gradients of Conv2DBackpropInput/Filter, MaxPoolGrad, AvgPoolG
 import numpy as np
 
 import dataflow as tf
-from opspec import OpSpec, normal_inputs
+from opspec import OpSpec, distinct_inputs, normal_inputs
 
 
 # ---- references (NHWC, HWIO filters) ----------------------------------------------------------
@@ -160,15 +160,6 @@ def _nhwc(a):
 _f = normal_inputs
 
 
-def _distinct(shape):
-    """Well separated values (no ties), so max pooling's routing is stable under central differences."""
-    def gen(rng):
-        n = int(np.prod(shape))
-        return [(rng.permutation(n).reshape(shape) * 0.37 - 3).astype(np.float32)]
-
-    return gen
-
-
 TOL = dict(rtol=1e-4, atol=1e-5)
 SPECS = []
 
@@ -304,11 +295,11 @@ for _name, _xs, _k, _s, _p in POOL_CASES:
     for _fn, _ref in [(tf.nn.max_pool, ref_max_pool), (tf.nn.avg_pool, ref_avg_pool)]:
         SPECS.append(OpSpec(f"{_fn.__name__}_{_name}",
                             lambda x, fn=_fn, k=_k, s=_s, p=_p: fn(x, [1, *k, 1], [1, *s, 1], p),
-                            lambda x, ref=_ref, k=_k, s=_s, p=_p: ref(x, k, s, p), _distinct(_xs), **TOL))
+                            lambda x, ref=_ref, k=_k, s=_s, p=_p: ref(x, k, s, p), distinct_inputs(_xs), **TOL))
         SPECS.append(OpSpec(f"{_fn.__name__}_nchw_{_name}",
                             lambda x, fn=_fn, k=_k, s=_s, p=_p: fn(x, [1, 1, *k], [1, 1, *s], p, data_format="NCHW"),
                             lambda x, ref=_ref, k=_k, s=_s, p=_p: _nchw(ref(_nhwc(x), k, s, p)),
-                            lambda rng, xs=_xs: [_nchw(_distinct(xs)(rng)[0])], **TOL))
+                            lambda rng, xs=_xs: [_nchw(distinct_inputs(xs)(rng)[0])], **TOL))
 
 
 def _pool_second_order(fn, k, s, p):
@@ -322,7 +313,7 @@ def _pool_second_order(fn, k, s, p):
 SPECS += [
     OpSpec("max_pool_second_order", _pool_second_order(tf.nn.max_pool, 3, 2, "SAME"),
            lambda x: ref_max_pool_grad(x, 2 * ref_max_pool(x, (3, 3), (2, 2), "SAME"), (3, 3), (2, 2), "SAME"),
-           _distinct((2, 6, 5, 2)), **TOL),
+           distinct_inputs((2, 6, 5, 2)), **TOL),
     OpSpec("avg_pool_second_order", _pool_second_order(tf.nn.avg_pool, 3, 2, "SAME"),
            lambda x: ref_avg_pool_grad(x, 2 * ref_avg_pool(x, (3, 3), (2, 2), "SAME"), (3, 3), (2, 2), "SAME"),
            _f((2, 5, 6, 2)), **TOL),

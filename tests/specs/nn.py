@@ -8,7 +8,7 @@ checks are distributions, where TF's ``softmax - labels`` is the true derivative
 import numpy as np
 
 import dataflow as tf
-from opspec import OpSpec
+from opspec import OpSpec, distinct_inputs
 
 
 def _f(*shapes, lo=-3.0, hi=3.0):
@@ -23,13 +23,6 @@ def _away(shape, kinks, lo=-8.0, hi=8.0, gap=0.05):
             near = np.abs(x - k) < gap
             x[near] = k + np.sign(x[near] - k + 1e-9) * gap * 2
         return [x.astype(np.float32)]
-    return gen
-
-
-def _distinct(shape, scale=0.37):
-    def gen(rng):
-        n = int(np.prod(shape))
-        return [(rng.permutation(n).reshape(shape) * scale - n * scale / 2).astype(np.float32)]
     return gen
 
 
@@ -208,10 +201,10 @@ SPECS += [
     # top_k / in_top_k
     OpSpec("top_k", lambda x: list(tf.nn.top_k(x, k=3)),
            lambda x: [-np.sort(-x, -1)[..., :3], np.argsort(-x, -1, kind="stable")[..., :3].astype(np.int32)],
-           _distinct((4, 6))),
+           distinct_inputs((4, 6), centered=True)),
     OpSpec("top_k_rank3_k1_unknown_shape", lambda x: list(tf.nn.top_k(x)),
-           lambda x: [x.max(-1, keepdims=True), x.argmax(-1)[..., None].astype(np.int32)], _distinct((2, 3, 5)),
-           static_shape=False),
+           lambda x: [x.max(-1, keepdims=True), x.argmax(-1)[..., None].astype(np.int32)],
+           distinct_inputs((2, 3, 5), centered=True), static_shape=False),
     OpSpec("top_k_ties_lower_index_first", lambda x: list(tf.nn.top_k(x, k=4)),
            lambda x: [np.array([[3, 3, 2, 2], [1, 1, 1, 1]], np.float32),
                       np.array([[1, 3, 0, 4], [0, 1, 2, 3]], np.int32)],

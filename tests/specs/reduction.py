@@ -3,17 +3,10 @@
 import numpy as np
 
 import dataflow as tf
-from opspec import OpSpec, normal_inputs
+from opspec import OpSpec, distinct_inputs, normal_inputs
 
 
 _f = normal_inputs
-
-
-def _distinct(shape):
-    def gen(rng):
-        n = int(np.prod(shape))
-        return [(rng.permutation(n).reshape(shape) * 0.37 - 3).astype(np.float32)]
-    return gen
 
 
 def _exclusive_cumsum(x, axis):
@@ -26,8 +19,8 @@ def _exclusive_cumsum(x, axis):
 SPECS = []
 for name, fn, ref, gen in [("sum", tf.reduce_sum, np.sum, _f((3, 4, 5))),
                            ("mean", tf.reduce_mean, np.mean, _f((3, 4, 5))),
-                           ("max", tf.reduce_max, np.max, _distinct((3, 4, 5))),
-                           ("min", tf.reduce_min, np.min, _distinct((3, 4, 5))),
+                           ("max", tf.reduce_max, np.max, distinct_inputs((3, 4, 5))),
+                           ("min", tf.reduce_min, np.min, distinct_inputs((3, 4, 5))),
                            ("prod", tf.reduce_prod, np.prod, lambda rng: [rng.uniform(0.5, 1.5, (3, 4, 2))
                                                                           .astype(np.float32)])]:
     for axis in [None, 0, 1, -1, (0, 2)]:
@@ -45,7 +38,7 @@ SPECS += [
     OpSpec("reduce_sum_unknown_rank_negative_axes", lambda x: tf.reduce_sum(x, axis=[-2, -1]),
            lambda x: x.sum(axis=(-2, -1)), _f((2, 3, 4, 5)), static_shape=False),
     OpSpec("reduce_max_unknown_rank_negative_axes", lambda x: tf.reduce_max(x, axis=[-1, -3]),
-           lambda x: x.max(axis=(-1, -3)), _distinct((2, 3, 4, 5)), static_shape=False),
+           lambda x: x.max(axis=(-1, -3)), distinct_inputs((2, 3, 4, 5)), static_shape=False),
     OpSpec("reduce_mean_unknown_rank_mixed_axes", lambda x: tf.reduce_mean(x, axis=[2, -4]),
            lambda x: x.mean(axis=(2, -4)), _f((2, 3, 4, 5)), static_shape=False),
     OpSpec("reduce_prod_unknown_rank_mixed_axes", lambda x: tf.reduce_prod(x, axis=[0, -1]),
@@ -66,10 +59,12 @@ SPECS += [
            lambda rng: [rng.integers(-10, 10, (3, 6)).astype(np.int32)], grad=False),
     OpSpec("reduce_mean_int_all_axes", lambda x: tf.reduce_mean(x), lambda x: np.int64(np.trunc(x.sum() / x.size)),
            lambda rng: [np.array([[-1, -2], [-4, 2]], np.int64)], grad=False),
-    OpSpec("argmax", lambda x: tf.argmax(x, axis=1), lambda x: np.argmax(x, axis=1), _distinct((3, 5)), grad=False),
+    OpSpec("argmax", lambda x: tf.argmax(x, axis=1), lambda x: np.argmax(x, axis=1), distinct_inputs((3, 5)),
+           grad=False),
     OpSpec("argmax_dimension_int32", lambda x: tf.argmax(x, dimension=0, output_type=tf.int32),
-           lambda x: np.argmax(x, axis=0).astype(np.int32), _distinct((3, 5)), grad=False),
-    OpSpec("argmin", lambda x: tf.argmin(x, axis=-1), lambda x: np.argmin(x, axis=-1), _distinct((4, 3)), grad=False),
+           lambda x: np.argmax(x, axis=0).astype(np.int32), distinct_inputs((3, 5)), grad=False),
+    OpSpec("argmin", lambda x: tf.argmin(x, axis=-1), lambda x: np.argmin(x, axis=-1), distinct_inputs((4, 3)),
+           grad=False),
     OpSpec("cumsum", lambda x: tf.cumsum(x, axis=1), lambda x: np.cumsum(x, axis=1), _f((3, 4))),
     OpSpec("cumsum_exclusive_reverse", lambda x: tf.cumsum(x, axis=0, exclusive=True, reverse=True),
            lambda x: np.flip(np.cumsum(np.flip(x, 0), 0), 0) - x, _f((4, 3)), rtol=1e-4, atol=1e-5),

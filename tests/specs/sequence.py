@@ -5,7 +5,7 @@ Integer inputs (lengths, segment ids, counts) are fed, so the kernels' run-time 
 import numpy as np
 
 import dataflow as tf
-from opspec import OpSpec, normal_inputs
+from opspec import OpSpec, distinct_inputs, normal_inputs
 
 
 _f = normal_inputs
@@ -16,15 +16,8 @@ def _fi(shape, *ints):
     return lambda rng: [rng.standard_normal(shape).astype(np.float32)] + [np.asarray(i, np.int32) for i in ints]
 
 
-def _distinct(shape):
-    def gen(rng):
-        n = int(np.prod(shape))
-        return [(rng.permutation(n).reshape(shape) * 0.37 - 3).astype(np.float32)]
-    return gen
-
-
 def _distinct_fi(shape, *ints):
-    return lambda rng: _distinct(shape)(rng) + [np.asarray(i, np.int32) for i in ints]
+    return lambda rng: distinct_inputs(shape)(rng) + [np.asarray(i, np.int32) for i in ints]
 
 
 def _away_from_zero(shape):
@@ -121,16 +114,16 @@ SPECS = [
            lambda x, y, z: np.meshgrid(x, y, z, indexing="ij"), _f((2,), (3,), (4,))),
     OpSpec("meshgrid_xy_unknown_shape", lambda x, y: tf.meshgrid(x, y), lambda x, y: np.meshgrid(x, y),
            _f((3,), (2,)), static_shape=False),
-    OpSpec("sort", tf.sort, lambda x: np.sort(x, -1), _distinct((3, 4))),
+    OpSpec("sort", tf.sort, lambda x: np.sort(x, -1), distinct_inputs((3, 4))),
     OpSpec("sort_descending_axis0", lambda x: tf.sort(x, axis=0, direction="DESCENDING"),
-           lambda x: -np.sort(-x, 0), _distinct((3, 4))),
+           lambda x: -np.sort(-x, 0), distinct_inputs((3, 4))),
     OpSpec("sort_int_extremes", tf.sort, lambda x: np.sort(x),
            lambda rng: [np.array([5, np.iinfo(np.int32).min, -1, np.iinfo(np.int32).max, 0], np.int32)], grad=False),
     OpSpec("sort_uint8", tf.sort, lambda x: np.sort(x), lambda rng: [np.array([3, 255, 0, 7], np.uint8)], grad=False),
     OpSpec("argsort_stable_ties", tf.argsort, lambda x: np.argsort(x, kind="stable").astype(np.int32),
            lambda rng: [np.array([2.0, 1.0, 2.0, 0.5, 1.0], np.float32)], grad=False),
     OpSpec("argsort_descending_axis1", lambda x: tf.argsort(x, axis=1, direction="DESCENDING"),
-           lambda x: np.argsort(-x, axis=1, kind="stable").astype(np.int32), _distinct((2, 5, 3)), grad=False),
+           lambda x: np.argsort(-x, axis=1, kind="stable").astype(np.int32), distinct_inputs((2, 5, 3)), grad=False),
     OpSpec("cumprod", tf.cumprod, _cumprod_ref, _away_from_zero((4, 3))),
     OpSpec("cumprod_exclusive_reverse", lambda x: tf.cumprod(x, axis=1, exclusive=True, reverse=True),
            lambda x: _cumprod_ref(x, 1, True, True), _away_from_zero((3, 4))),
