@@ -2,8 +2,9 @@
 
 This machine is shared and its speed drifts by 10-30% over minutes, so implementations timed one
 after the other are not comparable. Here every implementation is a ``block(n) -> seconds`` callable
-(n steps, timed), and :func:`best_rates` runs their blocks in turn, round after round, keeping each
-one's best block: a slow phase of the machine hits all of them alike.
+(n steps, timed), and :func:`interleaved_rates` runs their blocks in turn, round after round, keeping
+every block's rate: a slow phase of the machine hits all of them alike. Compare implementations by the
+median of their per-round ratios (:meth:`Rates.median_ratio`); the best blocks are reported too.
 
 TensorFlow runs in its own interpreter (``--tf-python``), which the project never imports:
 :class:`RemoteBlocks` starts that interpreter once on a benchmark script's worker mode, which builds
@@ -41,17 +42,54 @@ def local_blocks(step):
 PAUSE_S = 0.3
 
 
-def best_rates(blocks: dict, steps: int, rounds: int, warmup: int = 1) -> dict:
-    """Steps/s of each implementation: its best of ``rounds`` blocks of ``steps`` steps, interleaved."""
+class Rates:
+    """Every round's steps/s of each implementation (:func:`interleaved_rates`)."""
+
+    def __init__(self, per_round: dict):
+        self.per_round = per_round  # name -> [steps/s of each round's block]
+
+    def best(self, name: str) -> float:
+        """The best block's steps/s (the machine's calmest moment for that implementation)."""
+        return max(self.per_round[name])
+
+    def median_ratio(self, a: str, b: str) -> float:
+        """The median over rounds of ``a``'s rate over ``b``'s in the same round: blocks of one round run
+        seconds apart, so a drift of the machine's speed hits both alike, and one lucky block cannot
+        move the median (unlike a ratio of two bests)."""
+        ratios = sorted(x / y for x, y in zip(self.per_round[a], self.per_round[b]))
+        n = len(ratios)
+        return ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2
+
+
+def interleaved_rates(blocks: dict, steps: int, rounds: int, warmup: int = 1) -> Rates:
+    """Runs ``rounds`` rounds of one ``steps``-step block of each implementation; the order reverses
+    every other round, so that no implementation always follows the same one."""
     for block in blocks.values():
         for _ in range(warmup):
             block(max(1, steps // 4))
-    best = dict.fromkeys(blocks, float("inf"))
-    for _ in range(rounds):
-        for name, block in blocks.items():
+    per_round = {name: [] for name in blocks}
+    names = list(blocks)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):
             time.sleep(PAUSE_S)
-            best[name] = min(best[name], block(steps))
-    return {name: steps / t for name, t in best.items()}
+            per_round[name].append(steps / blocks[name](steps))
+    return Rates(per_round)
+
+
+def blas_note() -> str:
+    """Which BLAS NumPy runs and with which kernels (threadpoolctl, when installed), and the OpenBLAS
+    variables that choose them: figures are only comparable with the same kernels."""
+    env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ)
+    try:
+        import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        kernels = "BLAS kernels unknown (no threadpoolctl)"
+    else:
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        kernels = "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} kernels, "
+                            f"{i.get('num_threads')} threads" for i in blas) or "no BLAS found"
+    return f"NumPy's BLAS: {kernels} ({env or 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset'})"
 
 
 def serve(step, info: dict) -> None:

@@ -12,10 +12,11 @@ Adam (lr 1e-4). One step = forward + backward + update.
   (``--tf-python``, default /tmp/tfvenv/bin/python); it runs this file as a worker subprocess
   (``--tf-worker``), so neither the project nor this process imports tensorflow.
 
-The three implementations' timed blocks (``--steps`` steps each) interleave, round after round, and
-each figure is its best block (interleave.py: the machine's speed drifts).
+The three implementations' timed blocks (``--steps`` steps each) interleave, round after round; each
+steps/s figure is its best block, each ratio the median of the per-round ratios (interleave.py: the
+machine's speed drifts).
 
-Run: python bench/train_cnn.py [--steps 20] [--rounds 3] [--batch 64] [--tf-python PATH | --no-tf]
+Run: python bench/train_cnn.py [--steps 20] [--rounds 5] [--batch 64] [--tf-python PATH | --no-tf]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interleave import best_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
+from interleave import blas_note, interleaved_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
 
 LR = 1e-4
 
@@ -202,8 +203,8 @@ def tf_worker(batch: int):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20, help="steps per timed block")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="rounds of (dataflow, NumPy, TF) blocks; each figure is its best block")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of (dataflow, NumPy, TF) blocks; rates: best block, ratios: per-round median")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--tf-python", default="/tmp/tfvenv/bin/python")
     ap.add_argument("--no-tf", action="store_true")
@@ -217,19 +218,21 @@ def main():
     blocks = {"dataflow": local_blocks(lambda i: df_step()), "numpy": local_blocks(lambda i: np_step())}
     with tensorflow_blocks(blocks, "tf", args.no_tf, args.tf_python, __file__, ["--batch", str(args.batch)]) \
             as (remote, tf_note):
-        best = best_rates(blocks, args.steps, max(args.rounds, 1))
+        rates = interleaved_rates(blocks, args.steps, max(args.rounds, 1))
         if remote is not None:
             tf_note = f"TF {remote.info()['version']}, compat.v1"
-    df, npr, tfr = best["dataflow"], best["numpy"], best.get("tf")
     print(f"CNN training step, batch {args.batch}, float32, optimizer {opt_name}; best of {args.rounds} "
-          f"interleaved block(s) of {args.steps} steps")
-    print(f"  dataflow     {df:7.2f} steps/s")
-    print(f"  NumPy (hand) {npr:7.2f} steps/s   dataflow/NumPy = {df / npr:.2f}")
-    if tfr:
-        print(f"  TensorFlow   {tfr:7.2f} steps/s   dataflow/TF = {df / tfr:.2f}   ({tf_note})")
-    else:
-        print(f"  TensorFlow   {tf_note}")
-
+          f"interleaved block(s) of {args.steps} steps; ratios: the median of the per-round ratios "
+          f"(in brackets: the ratio of the bests)")
+    print(f"  {blas_note()}")
+    print(f"  dataflow     {rates.best('dataflow'):7.2f} steps/s")
+    for label, name, short in (("NumPy (hand)", "numpy", "NumPy"), ("TensorFlow  ", "tf", "TF")):
+        if name not in rates.per_round:
+            print(f"  {label} {tf_note}")
+            continue
+        note = f"   ({tf_note})" if name == "tf" else ""
+        print(f"  {label} {rates.best(name):7.2f} steps/s   dataflow/{short} = "
+              f"{rates.median_ratio('dataflow', name):.2f} [{rates.best('dataflow') / rates.best(name):.2f}]{note}")
 
 if __name__ == "__main__":
     main()

@@ -10,8 +10,8 @@ Three implementations of the same step on the same random data, timed in one run
 
 Run: python bench/train_mlp.py [--steps 200] [--blocks 5] [--tf-python PATH | --no-tf]
 Prints steps/s (the best of ``--blocks`` timed blocks of ``--steps`` steps, after a warm-up; the three
-implementations' blocks interleaved, see interleave.py) for each, and the ratios. Targets: dataflow >=
-TensorFlow, and within 10% of NumPy.
+implementations' blocks interleaved, see interleave.py) for each, and the ratios (the median of the
+per-round ratios, and the ratio of the bests). Targets: dataflow >= TensorFlow, and within 10% of NumPy.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interleave import best_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
+from interleave import blas_note, interleaved_rates, local_blocks, serve, tensorflow_blocks, tf_compat_v1  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -152,18 +152,22 @@ def main():
     impls = {name: make(xs, ys, params) for name, make in (("numpy", numpy_step), ("dataflow", dataflow_step))}
     blocks = {name: local_blocks(step) for name, (step, _) in impls.items()}
     with tensorflow_blocks(blocks, "tensorflow", args.no_tf, args.tf_python, __file__, []) as (remote, why):
-        results = best_rates(blocks, args.steps, args.blocks, warmup=1)
+        rates = interleaved_rates(blocks, args.steps, args.blocks, warmup=1)
+        print(blas_note())
+        print(f"steps/s: best of {args.blocks} interleaved blocks of {args.steps} steps; ratios: the median of the "
+              f"per-round ratios (in brackets: the ratio of the bests)")
         for name, (_, final_loss) in impls.items():
-            print(f"{name:10s} {results[name]:8.1f} steps/s   (final loss {final_loss():.4f})", flush=True)
-        print(f"dataflow / numpy = {results['dataflow'] / results['numpy']:.3f}")
+            print(f"{name:10s} {rates.best(name):8.1f} steps/s   (final loss {final_loss():.4f})", flush=True)
         if remote is None:
             print(f"tensorflow {why}")
         else:
             info = remote.info()
-            print(f"{'tensorflow':10s} {results['tensorflow']:8.1f} steps/s   (final loss {info['final_loss']:.4f}, "
+            print(f"{'tensorflow':10s} {rates.best('tensorflow'):8.1f} steps/s   (final loss {info['final_loss']:.4f}, "
                   f"TF {info['version']})")
-            print(f"dataflow / tensorflow = {results['dataflow'] / results['tensorflow']:.3f}")
-
+        others = ["numpy"] + ([] if remote is None else ["tensorflow"])
+        for other in others:
+            print(f"dataflow / {other} = {rates.median_ratio('dataflow', other):.3f}   "
+                  f"[{rates.best('dataflow') / rates.best(other):.3f}]")
 
 if __name__ == "__main__":
     main()

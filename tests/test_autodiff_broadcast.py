@@ -2,6 +2,7 @@
 static shapes prove the input was not broadcast."""
 
 import numpy as np
+import pytest
 
 import dataflow as tf
 
@@ -52,3 +53,23 @@ def test_batch_matmul_core_dimensions_are_not_treated_as_broadcast():
         gav, gbv = sess.run([ga, gb], {a: av, b: bv})
     np.testing.assert_allclose(gav, np.broadcast_to(bv.sum(1), (5, 2, 3)))
     np.testing.assert_allclose(gbv, np.broadcast_to(av.sum((0, 1))[:, None], (3, 4)))
+
+
+def test_broadcast_to_kernel_view_matches_numpy_and_is_read_only():
+    # the kernel's own zero-stride view (no np.broadcast_to call) for C-contiguous inputs
+    from dataflow.ops.array import _broadcast_to_kernel
+
+    rng = np.random.default_rng(0)
+    cases = [((1,), (128,)), ((3, 1), (2, 3, 4)), ((), (5,)), ((2, 3), (4, 2, 3)), ((0,), (3, 0)), ((1,), (0,))]
+    for shape, dims in cases:
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = _broadcast_to_kernel(np, x, np.array(dims, np.int32))
+        np.testing.assert_array_equal(got, np.broadcast_to(x, dims))
+        assert got.shape == dims and not got.flags.writeable
+    window = np.arange(20, dtype=np.float32)[5:8]  # a contiguous view into a larger array
+    np.testing.assert_array_equal(_broadcast_to_kernel(np, window, np.array([2, 3])), [[5, 6, 7]] * 2)
+    strided = np.arange(12.0).reshape(3, 4)[:, ::2]  # not contiguous: NumPy's own broadcast_to
+    np.testing.assert_array_equal(_broadcast_to_kernel(np, strided, np.array([2, 3, 2])),
+                                  np.broadcast_to(strided, (2, 3, 2)))
+    with pytest.raises(ValueError):
+        _broadcast_to_kernel(np, np.ones(3), np.array([3, 2]))

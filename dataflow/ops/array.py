@@ -53,7 +53,7 @@ def _reshape_infer(op):
 def _reshape_kernel(xp, x, shape):
     dims = shape_value(shape)
     try:
-        return xp.reshape(x, dims)
+        return x.reshape(dims) if xp is np else xp.reshape(x, dims)  # the method: no NumPy Python wrapper
     except ValueError:
         from ..framework.errors import InvalidArgumentError
 
@@ -112,7 +112,11 @@ def rank(input, name=None) -> Tensor:
 
 # ---- Fill, zeros, ones ------------------------------------------------------------------------
 def _fill_kernel(xp, dims, value):
-    return xp.full(shape_value(dims), value, dtype=value.dtype)
+    if xp is not np:
+        return xp.full(shape_value(dims), value, dtype=value.dtype)
+    out = np.empty(shape_value(dims), dtype=value.dtype)  # np.full's Python wrapper costs about as much
+    out[...] = value
+    return out
 
 
 def _fill_grad(op, g):
@@ -190,7 +194,33 @@ def ones_like(tensor, dtype=None, name=None, optimize=True) -> Tensor:
 # ---- broadcasting and its inverse ------------------------------------------------------------
 def _broadcast_to_kernel(xp, x, shape):
     dims = shape_value(shape)
-    return x if x.shape == dims else xp.broadcast_to(x, dims)
+    if x.shape == dims:
+        return x
+    if xp is np and x.flags.c_contiguous:
+        view = _broadcast_view(x, dims)
+        if view is not None:
+            return view
+    return xp.broadcast_to(x, dims)
+
+
+def _broadcast_view(x, dims):
+    """``np.broadcast_to(x, dims)`` for a C-contiguous ``x``: the same read-only zero-stride view, made
+    directly (np.broadcast_to's Python layers cost a few microseconds); None when ``x`` does not
+    broadcast to ``dims`` (np.broadcast_to then raises its error)."""
+    lead = len(dims) - x.ndim
+    if lead < 0:
+        return None
+    strides = [0] * lead
+    for d, n, st in zip(dims[lead:], x.shape, x.strides):
+        if n == d:
+            strides.append(st)
+        elif n == 1:
+            strides.append(0)
+        else:
+            return None
+    view = np.ndarray(dims, x.dtype, x, 0, tuple(strides))
+    view.flags.writeable = False
+    return view
 
 
 def _broadcast_to_infer(op):
@@ -224,7 +254,9 @@ def _sum_to_shape_kernel(xp, g, shape):
             _SUMMED_AXES.clear()
         _SUMMED_AXES[(g.shape, shape)] = axes
     s = sum_leading(xp, g, axes)
-    return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
+    if s is None:
+        s = xp.sum(g, axis=axes)
+    return s.reshape(shape) if xp is np else xp.reshape(s, shape)
 
 
 register(OpDef("SumToShape", lambda op: [(op.inputs[0].dtype, shape_tensor_as_static(op.inputs[1]))],

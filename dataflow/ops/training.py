@@ -21,6 +21,7 @@ with an update it is not ordered against (two devices' tasks at once) may see a 
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -89,19 +90,17 @@ def _apply(op_type: str, args: tuple, attrs: dict | None, name: str | None):
 
 
 # ---- kernels: TF's formulas. Slots: ``.read()`` the current value, ``.assign(new, False)`` replace it ----
-def _refcount(slot) -> int:
-    return sys.getrefcount(slot.value)
-
-
 class _Holder:
     __slots__ = ("value",)
 
 
 def _sole_refcount() -> int:
-    """What ``_refcount`` reads for an array that only its slot holds (calibrated: interpreters differ)."""
+    """What ``sys.getrefcount`` reads in :func:`_owned` for an array that only its slot holds
+    (calibrated with the same code shape: interpreters differ)."""
     holder = _Holder()
     holder.value = np.zeros(2)
-    return _refcount(holder)
+    v = holder.value
+    return sys.getrefcount(v)
 
 
 _SOLE = _sole_refcount()
@@ -115,9 +114,9 @@ def _owned(xp, slot):
     then writes fresh arrays, leaving the held value as it was. An array nobody else can see may be
     reused: it saves the page faults of fresh large allocations (about half of Adam's time on 784x256).
     """
-    if _refcount(slot) > _SOLE:
-        return None
     v = slot.value
+    if sys.getrefcount(v) > _SOLE:  # the slot, ``v`` and the call's argument: nothing else
+        return None
     if isinstance(v, xp.ndarray) and getattr(v, "base", None) is None and getattr(v.flags, "writeable", True):
         return v
     return None
@@ -134,15 +133,17 @@ class Scratch:
 
     def take(self, xp, like):
         """An uninitialized array shaped like ``like`` (the variable's value)."""
-        try:
+        if self._free:
             t = self._free.pop()
-        except IndexError:
-            return xp.empty_like(like)
-        return t if t.shape == like.shape and t.dtype == like.dtype else xp.empty_like(like)
+            if t.shape == like.shape and t.dtype == like.dtype:
+                return t
+        return xp.empty_like(like)
 
     def give(self, result, *temps):
         """Keep ``temps`` for the next run, except one that became the variable's new value."""
-        self._free.extend(t for t in temps if t is not result)
+        for t in temps:
+            if t is not result:
+                self._free.append(t)
 
 
 def _bind_scratch(op, state) -> dict:
@@ -180,6 +181,15 @@ def _elementwise_chunks(xp, body, *arrays):
             body(*[a[b:e] for a in flat])
 
     run_rows(xp, n, n if n >= _CHUNK_MIN else 0, blocks)
+
+
+def _sqrt_scalar(xp, s):
+    """``xp.sqrt(s)`` of a scalar of the variable's dtype. NumPy's ufunc on a scalar costs about a
+    microsecond; for a real float, the square root in double precision rounded to ``s``'s type is the
+    same correctly rounded value (double has more than twice the bits of float32 and float16)."""
+    if xp is np and s.dtype.kind == "f" and s >= 0:
+        return s.dtype.type(math.sqrt(s))
+    return xp.sqrt(s)
 
 
 def _into(xp, out, like):
@@ -324,10 +334,10 @@ def _adam(xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, gr
     w = var.read()
     _check_shape(w, grad)
     # NumPy scalars of the variable's dtype: the same float32 arithmetic as 0-d arrays, faster
-    beta1_power, beta2_power, lr, beta1, beta2, epsilon = (
-        s[()] for s in (beta1_power, beta2_power, lr, beta1, beta2, epsilon))
-    alpha = lr * xp.sqrt(1 - beta2_power) / (1 - beta1_power)
-    decay1, decay2 = 1 - beta1, 1 - beta2
+    beta1, beta2, epsilon = beta1[()], beta2[()], epsilon[()]
+    one = beta1.dtype.type(1)
+    alpha = lr[()] * _sqrt_scalar(xp, one - beta2_power[()]) / (one - beta1_power[()])
+    decay1, decay2 = one - beta1, one - beta2
     m0, v0 = m.read(), v.read()
     t = scratch.take(xp, w)
     m_t, v_t = _into(xp, m_out, w), _into(xp, v_out, w)
