@@ -652,9 +652,9 @@ def test_mlp_golden(run):
 
 
 def test_adam_on_a_large_variable_takes_the_chunked_path_and_matches_the_whole_array_update(monkeypatch):
-    """Variables above ``_CHUNK_MIN`` elements update in cache-sized blocks, on a thread pool when
-    DATAFLOW_NUM_THREADS allows (set to 2 here); the arithmetic is elementwise, so the result must
-    equal the single-pass update bit for bit."""
+    """Variables from ``_BLOCKED_FROM`` elements update in cache-sized blocks, from ``_CHUNK_MIN`` on a
+    thread pool when DATAFLOW_NUM_THREADS allows (set to 2 here); the arithmetic is elementwise, so the
+    result must equal the single-pass update bit for bit."""
     import dataflow.ops.parallel as parallel
     import dataflow.ops.training as training
 
@@ -664,9 +664,9 @@ def test_adam_on_a_large_variable_takes_the_chunked_path_and_matches_the_whole_a
     w0 = rng.standard_normal(n).astype(np.float32)
     grads = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
 
-    def run(chunk_min):
-        saved = training._CHUNK_MIN
-        training._CHUNK_MIN = chunk_min
+    def run(chunk_min, blocked_from):
+        saved = training._CHUNK_MIN, training._BLOCKED_FROM
+        training._CHUNK_MIN, training._BLOCKED_FROM = chunk_min, blocked_from
         try:
             g = tf.Graph()
             with g.as_default():
@@ -680,8 +680,11 @@ def test_adam_on_a_large_variable_takes_the_chunked_path_and_matches_the_whole_a
                     sess.run(train, {gp: gr})
                 return sess.run(w)
         finally:
-            training._CHUNK_MIN = saved
+            training._CHUNK_MIN, training._BLOCKED_FROM = saved
 
-    chunked, whole = run(training._CHUNK_MIN), run(1 << 62)
+    chunked = run(training._CHUNK_MIN, training._BLOCKED_FROM)
+    blocked = run(1 << 62, training._BLOCKED_FROM)  # cache-sized blocks, one thread
+    whole = run(1 << 62, 1 << 62)  # one pass per step over the whole array
+    np.testing.assert_array_equal(blocked, whole)
     np.testing.assert_array_equal(chunked, whole)
     assert not np.array_equal(chunked, w0)

@@ -253,10 +253,13 @@ def _sum_to_shape_kernel(xp, g, shape):
         if len(_SUMMED_AXES) > 4096:
             _SUMMED_AXES.clear()
         _SUMMED_AXES[(g.shape, shape)] = axes
+    if xp is not np:
+        s = sum_leading(xp, g, axes)
+        return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
     s = sum_leading(xp, g, axes)
-    if s is None:
-        s = xp.sum(g, axis=axes)
-    return s.reshape(shape) if xp is np else xp.reshape(s, shape)
+    if s is None:  # the ufunc's own reduce: np.sum's Python layers cost as much as a small sum
+        s = np.add.reduce(g, axis=axes, dtype=g.dtype)
+    return s if s.shape == shape else s.reshape(shape)
 
 
 register(OpDef("SumToShape", lambda op: [(op.inputs[0].dtype, shape_tensor_as_static(op.inputs[1]))],
