@@ -73,3 +73,37 @@ def test_broadcast_to_kernel_view_matches_numpy_and_is_read_only():
                                   np.broadcast_to(strided, (2, 3, 2)))
     with pytest.raises(ValueError):
         _broadcast_to_kernel(np, np.ones(3), np.array([3, 2]))
+
+
+@pytest.mark.parametrize("reduce, axis, keepdims", [
+    (tf.reduce_mean, None, False), (tf.reduce_mean, 1, False), (tf.reduce_sum, [0, 2], True),
+    (tf.reduce_sum, -1, False), (tf.reduce_mean, [0, 1, 2], True)])
+def test_sum_and_mean_gradients_are_one_reduce_grad_op(reduce, axis, keepdims):
+    rng = np.random.default_rng(3)
+    xv = rng.standard_normal((4, 3, 5))
+    gv = rng.standard_normal(np.sum(xv, axis=None if axis is None else tuple(np.atleast_1d(axis)),
+                                    keepdims=keepdims).shape)
+    x = tf.placeholder(tf.float64, [None, 3, 5])  # a batch of unknown size: the count is a runtime value
+    y = reduce(x, axis=axis, keepdims=keepdims)
+    g = tf.placeholder(tf.float64, y.shape)
+    (gx,) = tf.gradients(y, x, grad_ys=g)
+    assert gx.op.type == "ReduceGrad"
+    axes = tuple(range(3)) if axis is None else tuple(a % 3 for a in np.atleast_1d(axis))
+    kept = np.reshape(gv, [1 if i in axes else d for i, d in enumerate(xv.shape)])
+    if reduce is tf.reduce_mean:
+        kept = kept / np.prod([xv.shape[a] for a in axes])
+    with tf.Session() as sess:
+        got = sess.run(gx, {x: xv, g: gv})
+        np.testing.assert_allclose(got, np.broadcast_to(kept, xv.shape), rtol=1e-12)
+        got[...] = 0  # a fetched value is the caller's own writable copy
+        # its gradient (linear in g): the same reduction of the incoming gradient
+        err = tf.test.compute_gradient_error(g, gv.shape, gx, xv.shape, x_init_value=gv,
+                                             extra_feed_dict={x: xv})
+    assert err < 1e-8
+
+
+def test_mean_gradient_over_an_empty_axis_is_empty():
+    x = tf.placeholder(tf.float32, [None, 0])
+    (gx,) = tf.gradients(tf.reduce_mean(x, axis=1), x)
+    with tf.Session() as sess:
+        assert sess.run(gx, {x: np.zeros((3, 0), np.float32)}).shape == (3, 0)

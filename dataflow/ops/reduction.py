@@ -7,6 +7,7 @@ shape of the result is known and the kernel is a single ``xp`` call.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, make_op
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
-from .common import normalize_axis, shape_of, static_axis
+from .common import normalize_axis, shape_of, shape_value, static_axis
 
 
 def _reduced_shape(shape: TensorShape, axis, keepdims: bool) -> TensorShape:
@@ -97,11 +98,61 @@ def _count(op) -> Tensor:
 
 
 def _sum_grad(op, g):
-    return [_broadcast_back(g, op)]
+    fused = _reduce_grad(g, op, mean=False)
+    return [_broadcast_back(g, op) if fused is None else fused]
 
 
 def _mean_grad(op, g):
-    return [_broadcast_back(g / _count(op), op)]  # divided before it is broadcast: fewer elements
+    fused = _reduce_grad(g, op, mean=True)
+    # divided before it is broadcast: fewer elements
+    return [_broadcast_back(g / _count(op), op) if fused is None else fused]
+
+
+# ---- ReduceGrad: a Sum's or Mean's gradient as one op -----------------------------------------
+# TF builds it from Size, Cast, RealDiv, Reshape, Shape and a broadcast, each a kernel call per run;
+# where the input's rank is known (the reduced axes are then plain indices) one primitive does it:
+# ReduceGrad(g, shape(x)) = g with the reduced axes put back as 1, divided by their element count for
+# a mean, broadcast to shape(x) (a read-only view of g's values). It is linear in g; its gradient is
+# the reduction of the incoming gradient over the same axes, so gradients of any order exist.
+def _reduce_grad(g: Tensor, op, mean: bool):
+    x = op.inputs[0]
+    if x.shape.ndims is None:
+        return None  # axes counted from the end of an unknown rank: the general path above
+    axis = op.attrs["axis"]
+    axes = tuple(range(x.shape.ndims)) if axis is None else tuple(sorted(normalize_axis(axis, x.shape.ndims)))
+    attrs = {"axis": axes, "keepdims": bool(op.attrs["keepdims"]), "mean": mean}
+    return make_op("ReduceGrad", [g, shape_of(x)], attrs).outputs[0]
+
+
+def _reduce_grad_infer(op):
+    from .common import shape_tensor_as_static
+
+    g, shape = op.inputs
+    return [(g.dtype, shape_tensor_as_static(shape))]
+
+
+def _reduce_grad_kernel(xp, g, shape, *, axis, keepdims, mean):
+    from .array import _broadcast_view
+
+    dims = shape_value(shape)
+    kept = tuple(1 if i in axis else d for i, d in enumerate(dims))
+    if mean:
+        n = math.prod(dims[a] for a in axis)
+        if n:  # no elements were reduced: the result is empty, nothing to divide
+            g = g / g.dtype.type(n)
+    g = g.reshape(kept) if xp is np else xp.reshape(g, kept)
+    if kept == dims:
+        return g
+    view = _broadcast_view(g, dims) if xp is np and g.flags.c_contiguous else None
+    return xp.broadcast_to(g, dims) if view is None else view
+
+
+def _reduce_grad_grad(op, gg):
+    fn = reduce_mean if op.attrs["mean"] else reduce_sum
+    return [fn(gg, axis=list(op.attrs["axis"]), keepdims=op.attrs["keepdims"]), None]
+
+
+register(OpDef("ReduceGrad", _reduce_grad_infer, _reduce_grad_kernel, grad=_reduce_grad_grad, view=True))
 
 
 def _max_min_grad(op, g):
@@ -133,7 +184,11 @@ def _prod_grad(op, g):
 
 def _mean_kernel(xp, x, *, axis, keepdims):
     if x.dtype.kind not in "iu":
-        return xp.mean(x, axis=axis, keepdims=keepdims)
+        if x.size:
+            return xp.mean(x, axis=axis, keepdims=keepdims)
+        with warnings.catch_warnings():  # NaN (0 / 0) where nothing was reduced, as TF, without NumPy's warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return xp.mean(x, axis=axis, keepdims=keepdims)
     # NOTE: TF's integer mean is the sum divided in integer arithmetic, truncating toward zero:
     # mean([-1, -2]) is -1. Floor division, corrected by one where a negative sum does not divide.
     s = xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
