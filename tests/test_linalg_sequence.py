@@ -262,3 +262,23 @@ def test_bad_values_of_other_ops_at_run_time():
     _fails(tf.reverse_sequence(x, v, seq_axis=1), {x: np.ones((2, 3)), v: [1, 4]}, "seq_lens")
     a = tf.placeholder(tf.float32, [None, None])
     _fails(tf.einsum("ij,jk->ik", a, a), {a: np.ones((2, 3))}, "Einsum")
+
+
+@pytest.mark.parametrize("rows, dtype", [(1, np.float32), (64, np.float32), (65, np.float32), (16, np.float64),
+                                         (8, np.int32)])
+def test_matmul_with_transposed_large_b_takes_either_product_order_with_the_same_result(rows, dtype):
+    # few rows times a large transposed b is computed as (b @ a.T).T (faster in OpenBLAS); same values
+    from dataflow.ops.linalg import TRANSPOSED_B_MIN_SIZE, _matmul_kernel
+
+    rng = np.random.default_rng(4)
+    k = 512
+    n = TRANSPOSED_B_MIN_SIZE // k
+    a = (rng.standard_normal((rows, k)) * 4).astype(dtype)
+    b = (rng.standard_normal((n, k)) * 4).astype(dtype)
+    got = _matmul_kernel(np, a, b, transpose_a=False, transpose_b=True)
+    assert got.shape == (rows, n) and got.dtype == dtype and got.flags.c_contiguous
+    want = a.astype(np.float64) @ b.astype(np.float64).T
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-3)
+    x = tf.placeholder(dtype, [None, k])
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(tf.matmul(x, b, transpose_b=True), {x: a}), got)

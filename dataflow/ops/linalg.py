@@ -48,7 +48,18 @@ def _matmul_infer(op):
     return [(a.dtype, TensorShape([m, n]))]
 
 
+# a @ b.T with few rows in a and a large b (a dense layer's input gradient, g @ w.T over a small batch):
+# OpenBLAS is 15-60% faster computing (b @ a.T).T and copying the small result (measured on NumPy 2.4's
+# OpenBLAS: 64x1024 @ (3136x1024).T 2.04 -> 1.63 ms, 16 rows 1.36 -> 0.52 ms); slower below these sizes
+# (128x256 @ (256x256).T: 66 -> 91 us), where the direct call is kept.
+TRANSPOSED_B_MAX_ROWS = 64
+TRANSPOSED_B_MIN_SIZE = 1 << 19
+
+
 def _matmul_kernel(xp, a, b, *, transpose_a, transpose_b):
+    if (transpose_b and not transpose_a and xp is np and a.ndim == 2 and a.shape[0] <= TRANSPOSED_B_MAX_ROWS
+            and b.size >= TRANSPOSED_B_MIN_SIZE):
+        return np.ascontiguousarray(np.matmul(b, a.T).T)
     return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
