@@ -15,7 +15,8 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape, broadcast_shapes
-from .common import constant_value, normalize_axis, same_as_input, shape_of, shape_tensor_as_static, shape_value
+from .common import (
+    broadcast_view, constant_value, normalize_axis, same_as_input, shape_of, shape_tensor_as_static, shape_value)
 from .reduction import sum_leading
 
 
@@ -194,33 +195,7 @@ def ones_like(tensor, dtype=None, name=None, optimize=True) -> Tensor:
 # ---- broadcasting and its inverse ------------------------------------------------------------
 def _broadcast_to_kernel(xp, x, shape):
     dims = shape_value(shape)
-    if x.shape == dims:
-        return x
-    if xp is np and x.flags.c_contiguous:
-        view = _broadcast_view(x, dims)
-        if view is not None:
-            return view
-    return xp.broadcast_to(x, dims)
-
-
-def _broadcast_view(x, dims):
-    """``np.broadcast_to(x, dims)`` for a C-contiguous ``x``: the same read-only zero-stride view, made
-    directly (np.broadcast_to's Python layers cost a few microseconds); None when ``x`` does not
-    broadcast to ``dims`` (np.broadcast_to then raises its error)."""
-    lead = len(dims) - x.ndim
-    if lead < 0:
-        return None
-    strides = [0] * lead
-    for d, n, st in zip(dims[lead:], x.shape, x.strides):
-        if n == d:
-            strides.append(st)
-        elif n == 1:
-            strides.append(0)
-        else:
-            return None
-    view = np.ndarray(dims, x.dtype, x, 0, tuple(strides))
-    view.flags.writeable = False
-    return view
+    return x if x.shape == dims else broadcast_view(xp, x, dims)
 
 
 def _broadcast_to_infer(op):
@@ -253,10 +228,9 @@ def _sum_to_shape_kernel(xp, g, shape):
         if len(_SUMMED_AXES) > 4096:
             _SUMMED_AXES.clear()
         _SUMMED_AXES[(g.shape, shape)] = axes
-    if xp is not np:
-        s = sum_leading(xp, g, axes)
-        return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
     s = sum_leading(xp, g, axes)
+    if xp is not np:
+        return xp.reshape(xp.sum(g, axis=axes) if s is None else s, shape)
     if s is None:  # the ufunc's own reduce: np.sum's Python layers cost as much as a small sum
         s = np.add.reduce(g, axis=axes, dtype=g.dtype)
     return s if s.shape == shape else s.reshape(shape)

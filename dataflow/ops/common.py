@@ -127,6 +127,18 @@ def shape_value(shape) -> tuple:
     return tuple(shape.tolist()) if hasattr(shape, "tolist") else tuple(int(d) for d in shape)
 
 
+def broadcast_view(xp, x, dims: tuple):
+    """``xp.broadcast_to(x, dims)``: for a C-contiguous NumPy ``x`` the same read-only zero-stride view,
+    made directly (np.broadcast_to's Python layers cost a few microseconds, a kernel's whole budget)."""
+    lead = len(dims) - x.ndim
+    if xp is np and lead >= 0 and x.flags.c_contiguous and all(n in (1, d) for n, d in zip(x.shape, dims[lead:])):
+        strides = (0,) * lead + tuple(st if n == d else 0 for n, d, st in zip(x.shape, dims[lead:], x.strides))
+        view = np.ndarray(dims, x.dtype, x, 0, strides)
+        view.flags.writeable = False
+        return view
+    return xp.broadcast_to(x, dims)  # and its error when x does not broadcast to dims
+
+
 def shape_of(x: Tensor, dtype=dtypes.int32) -> Tensor:
     """``tf.shape(x)``, as a constant when the static shape is fully known (cheaper to run)."""
     from .array import shape as _shape

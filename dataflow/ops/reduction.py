@@ -15,7 +15,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, make_op
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
-from .common import normalize_axis, shape_of, shape_value, static_axis
+from .common import broadcast_view, normalize_axis, shape_of, shape_tensor_as_static, shape_value, static_axis
 
 
 def _reduced_shape(shape: TensorShape, axis, keepdims: bool) -> TensorShape:
@@ -125,15 +125,11 @@ def _reduce_grad(g: Tensor, op, mean: bool):
 
 
 def _reduce_grad_infer(op):
-    from .common import shape_tensor_as_static
-
     g, shape = op.inputs
     return [(g.dtype, shape_tensor_as_static(shape))]
 
 
 def _reduce_grad_kernel(xp, g, shape, *, axis, keepdims, mean):
-    from .array import _broadcast_view
-
     dims = shape_value(shape)
     kept = tuple(1 if i in axis else d for i, d in enumerate(dims))
     if mean:
@@ -141,10 +137,7 @@ def _reduce_grad_kernel(xp, g, shape, *, axis, keepdims, mean):
         if n:  # no elements were reduced: the result is empty, nothing to divide
             g = g / g.dtype.type(n)
     g = g.reshape(kept) if xp is np else xp.reshape(g, kept)
-    if kept == dims:
-        return g
-    view = _broadcast_view(g, dims) if xp is np and g.flags.c_contiguous else None
-    return xp.broadcast_to(g, dims) if view is None else view
+    return g if kept == dims else broadcast_view(xp, g, dims)
 
 
 def _reduce_grad_grad(op, gg):

@@ -345,9 +345,8 @@ def _adam(xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, gr
     scalars = (one - beta1, one - beta2, epsilon, alpha, beta1 if use_nesterov else None)
     m0, v0 = m.read(), v.read()
     t = scratch.take(xp, w)
-    m_t = xp.empty_like(w) if m_out is None else m_out
-    v_t = xp.empty_like(w) if v_out is None else v_out
-    w_t = t if w_out is None else w_out
+    m_t, v_t = _into(xp, m_out, w), _into(xp, v_out, w)
+    w_t = _or(w_out, t)
     if w.size < _BLOCKED_FROM:  # the common case, called directly (a small variable's update is mostly overhead)
         _adam_passes(xp, scalars, w, m0, v0, grad, t, m_t, v_t, w_t)
     else:
