@@ -178,7 +178,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             rule = _rule_for(op)
             if rule is None:
                 continue
-            if any(g is None for g in out_grads):
+            if any(g is None for g in out_grads) and not getattr(rule, "accepts_none", False):
                 out_grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, out_grads)]
             with name_scope(op.name + "_grad") as grad_scope:
                 in_grads = list(rule(op, *out_grads))

@@ -183,10 +183,11 @@ def lazy_reads(ops, fed: set) -> set:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An output of :func:`generate`: a fetched lazy read's value, read (and copied) where its op runs,
-    so a fetch of ``v/read`` ordered before an update by a control edge keeps the old value."""
+    """An output of :func:`generate`: a fetched lazy read's value, read (and copied unless ``copy`` is
+    False) where its op runs, so a fetch of ``v/read`` ordered before an update keeps the old value."""
 
     tensor: Tensor
+    copy: bool = True
 
 
 def _shared_holders(ops) -> dict:
@@ -240,14 +241,16 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             if t in lazy:  # a use of a snapshot is a use of its variable's slot
                 last_use[t.op._inputs[0]] = n
     out_set = {t for t in outputs if isinstance(t, Tensor)}
-    snapshots = {o.tensor: None for o in outputs if isinstance(o, Snapshot)}
+    snapshots = {o.tensor: o for o in outputs if isinstance(o, Snapshot)}
+    snap_expr: dict = {}
     out_set |= {t.op._inputs[0] for t in out_set if t in lazy}
     shared = _shared_holders(body_ops)
     for n, op in enumerate(body_ops):
         opdef = op.op_def
         if opdef.kernel is None:
             raise errors.UnimplementedError(None, op, f"No kernel for op type {op.type}" + errors.describe_op(op))
-        args = [ref(t, j in opdef.ref_inputs) for j, t in enumerate(op._inputs)]
+        refs = op.attrs.get("_ref_inputs", opdef.ref_inputs)  # a functional op's captured variables
+        args = [ref(t, j in refs) for j, t in enumerate(op._inputs)]
         kname = f"k{n}"
         ns[kname] = spec.backend.bind(op, state)
         if op in shared:
@@ -267,8 +270,9 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             expr[op.outputs[0]] = ref(op._inputs[0], True)
             owned.add(op.outputs[0])
             if op.outputs[0] in snapshots:  # fetched: its value as of this line
-                snapshots[op.outputs[0]] = outs[0]
-                call = f"_copy({kname}({args[0]}))"
+                snap_expr[op.outputs[0]] = outs[0]
+                call = f"{kname}({args[0]})"
+                call = f"_copy({call})" if snapshots[op.outputs[0]].copy else call
             elif tracer is None:
                 continue
             else:
@@ -309,7 +313,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
                 e = f"_scalar({e})"
             rets.append(e)
         elif isinstance(t, Snapshot):
-            e = snapshots[t.tensor]
+            e = snap_expr[t.tensor]
             rets.append(f"_scalar({e})" if not pass_refs and t.tensor.shape.ndims in (0, None) else e)
         else:
             rets.append("None")
