@@ -177,7 +177,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         raise TypeError("body must be callable.")
     if parallel_iterations < 1:
         raise TypeError("parallel_iterations must be a positive integer.")
-    if not nest.is_sequence(loop_vars) and not loop_vars:
+    if loop_vars is None or (nest.is_sequence(loop_vars) and not nest.flatten(loop_vars)):
         raise ValueError("No loop variables provided")
     flat_protos = nest.flatten(loop_vars)
     with name_scope(name, "while", [x for x in flat_protos if isinstance(x, Tensor)]) as scope:
