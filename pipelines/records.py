@@ -23,7 +23,9 @@ Errors follow TensorFlow's ``RecordReader`` exactly:
 - a header whose length checksum fails: ``DataLossError("corrupted record at <record offset>")``;
 - data or its checksum cut short: ``DataLossError("truncated record at <record offset>' failed with Read
   less bytes than requested")`` (TF's wording, stray quote included);
-- data whose checksum fails: ``DataLossError("corrupted record at <data offset>")`` (record offset + 12).
+- data whose checksum fails: ``DataLossError("corrupted record at <data offset>")`` (record offset + 12);
+- a GZIP/ZLIB stream that is corrupt, or cut before its end marker, is ``DataLossError`` too (after the
+  records decoded before the damage), so a cut at a record boundary never silently drops records.
 
 Each message is prefixed with the file's name. After an error the reader stays at the failing record.
 
@@ -182,6 +184,7 @@ class RecordReader:
         self._inflater = zlib.decompressobj(_WBITS[kind]) if kind else None
         self._wbits = _WBITS.get(kind)
         self._eof = False
+        self._stream_cut = False     # the compressed stream ended before its end marker
         self._buf = b""
         self._pos = 0            # position of self.offset within self._buf
         self.offset = 0
@@ -238,11 +241,8 @@ class RecordReader:
                 else:
                     data = self._file.read(BLOCK)
                     if not data:
-                        try:
-                            chunk = self._inflater.flush()
-                        except zlib.error as e:
-                            raise DataLossError(None, None, f"{self.name}: corrupted compressed "
-                                                            f"stream: {e}") from e
+                        chunk = self._inflater.flush()
+                        self._stream_cut = not self._inflater.eof
                         out.append(chunk)
                         size += len(chunk)
                         break
@@ -276,6 +276,9 @@ class RecordReader:
         """The record loop; keeps ``self.offset`` at the next record."""
         while True:
             if not self._fill(_HEADER):
+                if self._stream_cut:
+                    raise DataLossError(None, None, f"{self.name}: truncated compressed stream after "
+                                                    f"record at {self.offset}")
                 return                                   # no full header: end of file, as in TF
             buf, pos = self._buf, self._pos
             end = len(buf)
