@@ -1,4 +1,5 @@
-"""Parsing and sparse ops: ParseExample, ParseSingleExample, DecodeRaw, DecodeCSV, StringSplit, SparseToDense.
+"""Parsing and sparse ops: ParseExample, ParseSingleExample, DecodeRaw, DecodeCSV, StringSplit, SparseToDense,
+DecodePng/EncodePng (round trips here; decoding against TensorFlow in test_png.py).
 
 References are written independently of the kernels: Example protos are built from random values and
 the reference reads those values back with the protobuf API feature by feature; CSV lines are made from
@@ -111,6 +112,11 @@ SPECS = [
            lambda s: np.array([np.frombuffer(b, ">i2") for b in s]).astype(np.int16), _raw_inputs, grad=False),
     OpSpec("decode_csv", lambda r: tf.decode_csv(r, [[7], [0.0], [""]]), _csv_ref, _csv_inputs, grad=False),
     OpSpec("string_split", lambda s: list(_sp(tf.string_split(s))), _split_ref, _split_inputs, grad=False),
+    OpSpec("png_round_trip_rgb", lambda i: tf.image.decode_png(tf.image.encode_png(i)), lambda i: i,
+           lambda rng: [rng.integers(0, 256, (5, 7, 3)).astype(np.uint8)], grad=False),
+    OpSpec("png_round_trip_gray16_as_rgba", lambda i: tf.io.decode_png(tf.io.encode_png(i), channels=4, dtype=tf.uint16),
+           lambda i: np.concatenate([i, i, i, np.full_like(i, 65535)], axis=2),
+           lambda rng: [rng.integers(0, 65536, (4, 6, 1)).astype(np.uint16)], grad=False),
     OpSpec("sparse_to_dense", lambda v, d: tf.sparse_to_dense(_IDX, [3, 4], v, d), _to_dense_ref,
            lambda rng: [rng.standard_normal(4).astype(np.float32), np.float32(0.5)]),
 ]
