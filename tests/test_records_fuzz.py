@@ -17,8 +17,9 @@ from pipelines import records
 from pipelines.records import RecordReader, TFRecordWriter
 
 
-def _file(rng, compression):
-    data = [rng.bytes(int(n)) for n in rng.choice([0, 1, 7, 40, 300, 2500], size=24)]
+def _file(rng, compression, fixed=False):
+    sizes = [40] * 60 if fixed else rng.choice([0, 1, 7, 40, 300, 2500], size=24)
+    data = [rng.bytes(int(n)) for n in sizes]
     buf = io.BytesIO()
     with TFRecordWriter(buf, compression) as w:
         for d in data:
@@ -41,11 +42,11 @@ def _starts(data):
     return np.cumsum([0] + [len(d) + 16 for d in data])
 
 
-@pytest.mark.parametrize("compression", [None, "GZIP", "ZLIB"])
-def test_flips_and_cuts(compression, monkeypatch):
-    monkeypatch.setattr(records, "BLOCK", 512)
-    rng = np.random.default_rng({None: 11, "GZIP": 12, "ZLIB": 13}[compression])
-    data, blob = _file(rng, compression)
+@pytest.mark.parametrize("compression,fixed", [(None, False), (None, True), ("GZIP", False), ("ZLIB", True)])
+def test_flips_and_cuts(compression, fixed, monkeypatch):
+    monkeypatch.setattr(records, "BLOCK", 512 if not fixed else 1500)   # fixed: runs of equal lengths
+    rng = np.random.default_rng({None: 11, "GZIP": 12, "ZLIB": 13}[compression] + fixed)
+    data, blob = _file(rng, compression, fixed)
     starts = _starts(data)
     cases = 300 if compression is None else 150
     outcomes = {True: 0, False: 0}
