@@ -7,7 +7,8 @@ floats: ~120-byte records), then reports records/s for:
 - reading the raw records (``tf_record_iterator``; TF: ``tf.compat.v1.io.tf_record_iterator``),
 - parsing them in batches of 256 with ``parse_example`` in a graph Session (TF: the same in tf.compat.v1).
 
-Best of 3 passes each; TensorFlow runs in a subprocess of its own virtualenv.
+Best of 3 passes each, in ``--rounds`` rounds alternating dataflow and TensorFlow (a subprocess of its
+own virtualenv); the ratio is the median of the rounds' ratios (the shared machine's speed drifts).
 """
 
 import argparse
@@ -73,6 +74,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--records", type=int, default=200000)
     p.add_argument("--tf-python", default="/work/tfvenv/bin/python")
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--tf-worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.tf_worker:
@@ -93,20 +95,26 @@ def main() -> None:
             for r in records:
                 w.write(r)
     features = eval(FEATURES_SRC, {"tf": tf})
-    ours = measure(tf, folder, tf_record_iterator, lambda r: parse_rate(tf, r, features))
-    theirs = {}
-    if os.path.exists(args.tf_python):
-        res = subprocess.run([args.tf_python, __file__, "--tf-worker", folder], capture_output=True, text=True,
-                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-        theirs = json.loads(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else {}
-        if not theirs:
-            print(res.stderr[-2000:])
-    print(f"{args.records} records of ~{len(records[0]) + 16} bytes; records/s (best of 3)")
-    print(f"{'':28s} {'dataflow':>12s} {'TensorFlow':>12s} {'ratio':>7s}")
-    for key, value in ours.items():
-        tf_value = theirs.get(key)
-        print(f"{key:28s} {value:12,.0f} {tf_value or float('nan'):12,.0f} "
-              f"{value / tf_value if tf_value else float('nan'):7.2f}")
+    rounds = []
+    for _ in range(args.rounds):                 # alternate: the shared machine's speed drifts
+        ours = measure(tf, folder, tf_record_iterator, lambda r: parse_rate(tf, r, features))
+        theirs = {}
+        if os.path.exists(args.tf_python):
+            res = subprocess.run([args.tf_python, __file__, "--tf-worker", folder], capture_output=True,
+                                 text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+            theirs = json.loads(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else {}
+            if not theirs:
+                print(res.stderr[-2000:])
+        rounds.append((ours, theirs))
+    print(f"{args.records} records of ~{len(records[0]) + 16} bytes; records/s, best of 3 passes per round, "
+          f"{args.rounds} rounds alternating dataflow and TensorFlow")
+    print(f"{'':26s} {'dataflow (per round)':>30s} {'TensorFlow (per round)':>30s} {'median ratio':>13s}")
+    for key in rounds[0][0]:
+        ours = [r[0][key] for r in rounds]
+        theirs = [r[1].get(key, float("nan")) for r in rounds]
+        ratio = float(np.median([a / b for a, b in zip(ours, theirs)]))
+        print(f"{key:26s} {' '.join(f'{v:9,.0f}' for v in ours):>30s} {' '.join(f'{v:9,.0f}' for v in theirs):>30s} "
+              f"{ratio:13.2f}")
 
 
 if __name__ == "__main__":
