@@ -192,18 +192,19 @@ def rmtree(path: str) -> None:
     fs.rm(p, recursive=True)
 
 
-def _check_target(new: str, overwrite: bool) -> None:
+def _source_and_target(old: str, new: str, overwrite: bool):
+    """``(fs, path, new_fs, new_path)`` once ``old`` exists and ``new`` may be written."""
+    fs, path = url_fs(old)
+    if not fs.exists(path):
+        raise _missing(old)
     if exists(new) and not overwrite:
         raise AlreadyExistsError(None, None, f"{new}; File already exists")
+    return (fs, path) + tuple(url_fs(new))
 
 
 def copy(oldpath: str, newpath: str, overwrite: bool = False) -> None:
     """Copy a file, across filesystems too (``AlreadyExistsError`` onto a file unless ``overwrite``)."""
-    src_fs, src = url_fs(oldpath)
-    if not src_fs.exists(src):
-        raise _missing(oldpath)
-    _check_target(newpath, overwrite)
-    dst_fs, dst = url_fs(newpath)
+    src_fs, src, dst_fs, dst = _source_and_target(oldpath, newpath, overwrite)
     if dst_fs is src_fs:
         src_fs.copy(src, dst)
         return
@@ -214,11 +215,7 @@ def copy(oldpath: str, newpath: str, overwrite: bool = False) -> None:
 
 def rename(oldname: str, newname: str, overwrite: bool = False) -> None:
     """Rename (move) a file or directory (``AlreadyExistsError`` onto a file unless ``overwrite``)."""
-    fs, old = url_fs(oldname)
-    if not fs.exists(old):
-        raise _missing(oldname)
-    _check_target(newname, overwrite)
-    new_fs, new = url_fs(newname)
+    fs, old, new_fs, new = _source_and_target(oldname, newname, overwrite)
     if new_fs is not fs:
         copy(oldname, newname, overwrite=True)
         remove(oldname)
