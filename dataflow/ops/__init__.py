@@ -9,3 +9,5 @@ from . import clip_ops  # noqa: F401,E402
 from . import sequence_ops  # noqa: F401,E402
 from . import check_ops, linalg_qr, logging_ops, math_more, multinomial, script_ops  # noqa: F401,E402
 from . import control_flow, control_flow_grad, tensor_array  # noqa: F401,E402
+from . import decode_ops, parsing_ops, sparse_ops  # noqa: F401,E402
+from . import png  # noqa: F401,E402
