@@ -80,3 +80,5 @@ from .ops.math_more import div_no_nan, log_sigmoid, scalar_mul  # noqa: E402,F40
 from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
+# Input pipelines (records branch): TFRecord files, gfile, Example protos, parsing ops.
+from . import io, python_io  # noqa: E402,F401
