@@ -82,3 +82,8 @@ from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 # Input pipelines (records branch): TFRecord files, gfile, Example protos, parsing ops.
 from . import io, python_io  # noqa: E402,F401
+# Input pipelines (tfdata branch): TF1 queues and readers, tf.data.
+from . import data, queue  # noqa: E402,F401
+from .ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue, count_up_to  # noqa: E402,F401
+from .ops.io_ops import (  # noqa: E402,F401
+    FixedLengthRecordReader, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader)

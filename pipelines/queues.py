@@ -222,7 +222,7 @@ def stack(parts, dtype) -> np.ndarray:
     if dtype == object:
         out = np.empty((len(parts),) + np.shape(parts[0]), object)
         for i, p in enumerate(parts):
-            out[i] = p
+            out[i, ...] = p
         return out
     return np.stack(parts).astype(dtype, copy=False)
 
