@@ -1,12 +1,20 @@
-"""``tf.io``: TFRecord files (TF 1.13+ names).
+"""``tf.io`` (TF 1.13+ names): TFRecord files, Example parsing, decoding, ``gfile``.
 
 Examples
 --------
 >>> import dataflow as tf
 >>> tf.io.TFRecordWriter is tf.python_io.TFRecordWriter
 True
+>>> tf.io.parse_example is tf.parse_example
+True
 """
 
 from pipelines.records import TFRecordCompressionType, TFRecordOptions, TFRecordWriter, tf_record_iterator
 
-__all__ = ["TFRecordCompressionType", "TFRecordOptions", "TFRecordWriter", "tf_record_iterator"]
+from .ops.decode_ops import decode_csv, decode_raw
+from .ops.parsing_ops import (
+    FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
+
+__all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType", "TFRecordOptions",
+           "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw", "parse_example",
+           "parse_single_example", "tf_record_iterator"]

@@ -135,6 +135,11 @@ def _flatten_fetches(graph: Graph, fetches, flat: list):
         except TypeError:
             kind = dict
         return lambda vals: _fill(kind(), ((k, b(vals)) for k, b in items))
+    components = getattr(fetches, "_fetch_components", None)  # a composite: SparseTensor
+    if components is not None:
+        parts, rebuild = components()
+        builder = _flatten_fetches(graph, parts, flat)
+        return lambda vals: rebuild(builder(vals))
     if fetches is None:
         raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
     try:

@@ -19,6 +19,9 @@ __all__ = ["AdadeltaOptimizer", "AdagradDAOptimizer", "AdagradOptimizer", "AdamO
            "exponential_decay", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
            "polynomial_decay", "create_global_step", "get_global_step", "get_or_create_global_step",
            "global_step", "GraphKeys"]
+# tf.train.Example and friends (records branch): protobuf messages wire-compatible with TensorFlow's.
+from pipelines.example import (  # noqa: E402,F401
+    BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList, Int64List, SequenceExample)
 
 # TF1 queue-based input pipelines (queues, runners, producers, batchers)
 from .coordinator import Coordinator, LooperThread  # noqa: E402
