@@ -208,6 +208,12 @@ class Dataset:
         return f"<{type(self).__name__} types: {self.output_types}, shapes: {self.output_shapes}>"
 
 
+def epoch_counter(values: dict, dataset):
+    """Counts the passes of ``dataset`` within one iterator (``values`` is made once per iterator
+    initialization), so a seeded reshuffle differs per epoch but replays in a new iterator."""
+    return values.setdefault(("epoch", id(dataset)), itertools.count())
+
+
 def _evaluate(tensors) -> dict:
     if not tensors:
         return {}
@@ -474,7 +480,6 @@ class ShuffleDataset(Dataset):
         s1, s2 = get_seed(seed)
         self._seed = None if s1 is None else [s1, s2 or 0]
         self._reshuffle = reshuffle_each_iteration
-        self._epoch = itertools.count()
 
     def _iterate(self, values):
         size = _int(values, self._tensors[0])
@@ -482,7 +487,7 @@ class ShuffleDataset(Dataset):
             raise errors.InvalidArgumentError(None, None, "buffer_size must be greater than zero.")
         seed = self._seed
         if seed is not None and self._reshuffle:
-            seed = seed + [next(self._epoch)]
+            seed = seed + [next(epoch_counter(values, self))]
         rng = np.random.default_rng(seed)
         buf: list = []
         for e in self._inputs[0]._iterate(values):
@@ -574,7 +579,8 @@ class BatchDataset(Dataset):
                 raise ValueError("padded_shapes must have the structure of the dataset's elements")
             self._pad_to = [s.as_list() if s.ndims is not None else None for s in shapes]
             pv = flatten(padding_values) if padding_values is not None else [None] * len(st)
-            self._pad_values = [None if v is None else np.asarray(getattr(v, "_value", v)) for v in pv]
+            self._pad_values = [None if v is None else _tensor(v, dt) for v, dt in zip(pv, st.types)]
+            self._tensors += tuple(v for v in self._pad_values if v is not None)
             self.structure = Structure(st.nest, st.types, [lead.concatenate(s) for s in shapes])
         else:
             self.structure = st.map_shapes(lead.concatenate)
@@ -588,15 +594,16 @@ class BatchDataset(Dataset):
             items = list(itertools.islice(it, size))
             if not items or (self._drop and len(items) < size):
                 return
-            yield self._stack(items)
+            yield self._stack(items, values)
 
-    def _stack(self, items):
+    def _stack(self, items, values):
         out = []
         for i, npd in enumerate(self._np):
             parts = [e[i] for e in items]
             if self._padded:
                 parts = [np.asarray(p, dtype=npd) for p in parts]
-                out.append(pad_stack(parts, npd, self._pad_to[i], self._pad_values[i]))
+                pad = self._pad_values[i]
+                out.append(pad_stack(parts, npd, self._pad_to[i], None if pad is None else values[pad]))
                 continue
             try:
                 out.append(stack(parts, npd) if npd is object else np.asarray(parts, dtype=npd))

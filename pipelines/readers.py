@@ -26,7 +26,7 @@ from dataflow.framework import dtypes, errors
 from dataflow.framework.tensor_shape import TensorShape
 
 from . import files
-from .datasets import Dataset, _interleave, _read_ahead, _tensor
+from .datasets import Dataset, _interleave, _read_ahead, _tensor, epoch_counter
 from .functions import Structure, skeleton
 
 
@@ -219,14 +219,12 @@ class _ListFilesDataset(Dataset):
         self._shuffle = True if shuffle is None else bool(shuffle)
         s1, s2 = get_seed(seed)
         self._seed = None if s1 is None else [s1, s2 or 0]
-        self._epoch = 0
         self.structure = Structure(skeleton(b""), [dtypes.string], [TensorShape([])])
 
     def _iterate(self, values):
         names = files.expand(_names(values[self._tensors[0]]))
         if self._shuffle:
-            seed = None if self._seed is None else self._seed + [self._epoch]
-            self._epoch += 1
+            seed = None if self._seed is None else self._seed + [next(epoch_counter(values, self))]
             np.random.default_rng(seed).shuffle(names)
         for n in names:
             yield (n.encode(),)
