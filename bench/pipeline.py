@@ -22,6 +22,7 @@ test). Prints records/s per implementation (median of rounds, and best) and data
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -119,7 +120,7 @@ def dataflow_dask_block(files, workers: int):
     client = Client(cluster)
     graph = tf.Graph()
     with graph.as_default():
-        ds = dask_dataset(client, files, make_dataset, repeat=True)
+        ds = dask_dataset(client, files, functools.partial(make_dataset, repeat=False), repeat=True).prefetch(4)
         nxt = ds.make_one_shot_iterator().get_next()
     sess = tf.Session(graph=graph)
 

@@ -11,11 +11,12 @@ Examples
 """
 
 from pipelines.datasets import AUTOTUNE, Dataset
+from pipelines.distributed import dask_dataset
 from pipelines.readers import FixedLengthRecordDataset, TextLineDataset, TFRecordDataset
 
 from .ops.iterator_ops import Iterator, make_initializable_iterator, make_one_shot_iterator
 
 experimental = __import__("types").SimpleNamespace(AUTOTUNE=AUTOTUNE)
 
-__all__ = ["AUTOTUNE", "Dataset", "FixedLengthRecordDataset", "Iterator", "TFRecordDataset", "TextLineDataset",
+__all__ = ["AUTOTUNE", "Dataset", "dask_dataset", "FixedLengthRecordDataset", "Iterator", "TFRecordDataset", "TextLineDataset",
            "experimental", "make_initializable_iterator", "make_one_shot_iterator"]
