@@ -81,7 +81,7 @@ from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 # Input pipelines (records branch): TFRecord files, gfile, Example protos, parsing ops.
-from . import io, python_io  # noqa: E402,F401
+from . import gfile, io, python_io  # noqa: E402,F401
 from . import sparse  # noqa: E402,F401
 from .framework.sparse_tensor import SparseTensor, SparseTensorValue  # noqa: E402,F401
 from .ops.decode_ops import decode_csv, decode_raw, string_split  # noqa: E402,F401

@@ -11,10 +11,11 @@ True
 
 from pipelines.records import TFRecordCompressionType, TFRecordOptions, TFRecordWriter, tf_record_iterator
 
+from . import gfile
 from .ops.decode_ops import decode_csv, decode_raw
 from .ops.parsing_ops import (
     FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
 
 __all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType", "TFRecordOptions",
-           "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw", "parse_example",
+           "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw", "gfile", "parse_example",
            "parse_single_example", "tf_record_iterator"]
