@@ -606,7 +606,10 @@ class BatchDataset(Dataset):
                 out.append(pad_stack(parts, npd, self._pad_to[i], None if pad is None else values[pad]))
                 continue
             try:
-                out.append(stack(parts, npd) if npd is object else np.asarray(parts, dtype=npd))
+                if npd is object:
+                    out.append(np.array(parts, dtype=object) if type(parts[0]) is bytes else stack(parts, npd))
+                else:
+                    out.append(np.asarray(parts, dtype=npd))
             except ValueError:
                 raise errors.InvalidArgumentError(
                     None, None, f"Cannot batch tensors with different shapes in component {i}. First element "

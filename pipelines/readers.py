@@ -31,6 +31,14 @@ from .functions import Structure, skeleton
 
 
 # ---- per-file record generators ------------------------------------------------------------------
+def tfrecord_values(url: str, compression=None):
+    """The records of one TFRecord file, without keys (the datasets' fast path)."""
+    from .records import RecordReader
+
+    with files.open_file(url, "rb") as f:
+        yield from RecordReader(f, url, compression or None)
+
+
 def tfrecord_records(url: str, compression=None):
     from .records import RecordReader
 
@@ -158,16 +166,17 @@ class _FileDataset(Dataset):
         self.structure = Structure(skeleton(b""), [dtypes.string], [TensorShape([])])
 
     def _file_values(self, url):
+        """The values of one file's records."""
         raise NotImplementedError
 
     def _iterate(self, values):
         urls = _names(values[self._tensors[0]])
         if self._parallel <= 1:
             for url in urls:
-                for _, v in self._file_values(url):
+                for v in self._file_values(url):
                     yield (v,)
             return
-        sources = (_read_ahead(((v,) for _, v in self._file_values(u)), 256) for u in urls)
+        sources = (_read_ahead(((v,) for v in self._file_values(u)), 256) for u in urls)
         yield from _interleave(sources, self._parallel, 1)
 
 
@@ -180,7 +189,7 @@ class TFRecordDataset(_FileDataset):
         self._compression = compression_type or None
 
     def _file_values(self, url):
-        return tfrecord_records(url, self._compression)
+        return tfrecord_values(url, self._compression)
 
 
 class TextLineDataset(_FileDataset):
@@ -191,7 +200,7 @@ class TextLineDataset(_FileDataset):
         self._compression = compression_type or None
 
     def _file_values(self, url):
-        return text_lines(url, self._compression)
+        return (v for _, v in text_lines(url, self._compression))
 
 
 class FixedLengthRecordDataset(_FileDataset):
@@ -208,7 +217,7 @@ class FixedLengthRecordDataset(_FileDataset):
 
     def _file_values(self, url):
         r, h, f = self._args
-        return fixed_length_records(url, r, h, f, compression=self._compression)
+        return (v for _, v in fixed_length_records(url, r, h, f, compression=self._compression))
 
 
 class _ListFilesDataset(Dataset):
