@@ -169,8 +169,13 @@ class GraphFunction:
 
         const = self._captures.get(tensor)
         if const is None:
-            with tf.Session(graph=tensor.graph) as s:
-                value = s.run(tensor)
+            try:
+                with tf.Session(graph=tensor.graph) as s:
+                    value = s.run(tensor)
+            except tf.errors.OpError as e:
+                raise ValueError(f"The {self.name}() function uses {tensor.name} of the caller's graph, whose value "
+                                 f"cannot be computed when the function is built (it is captured by value): "
+                                 f"{e.message.splitlines()[0]}") from None
             with self.graph.as_default():
                 const = self._captures[tensor] = tf.constant(value, dtype=tensor.dtype)
         return const

@@ -279,3 +279,9 @@ def test_python_iteration_and_element_spec():
     assert [int(e["a"]) for e in ds] == [0, 1, 2]
     spec = ds.element_spec
     assert spec["b"][0] == tf.float32 and spec["b"][1].as_list() == [2]
+
+
+def test_map_capturing_a_placeholder_is_a_clear_error():
+    p = tf.placeholder(tf.int64, [])
+    with pytest.raises(ValueError, match="captured by value"):
+        tf.data.Dataset.range(3).map(lambda x: x + p)
