@@ -116,7 +116,7 @@ def dataflow_dask_block(files, workers: int):
     from distributed import Client, LocalCluster
     from pipelines.distributed import dask_dataset
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = Client(cluster)
     graph = tf.Graph()
     with graph.as_default():

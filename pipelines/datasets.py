@@ -520,24 +520,23 @@ class RepeatDataset(Dataset):
                 return
 
 
-class TakeDataset(Dataset):
+class _CountDataset(Dataset):
+    """A dataset of its input's elements and one count (take, skip)."""
+
     def __init__(self, input_dataset, count):
         self._inputs = (input_dataset,)
         self.structure = input_dataset.structure
         self._tensors = (_scalar_input(count),)
 
+
+class TakeDataset(_CountDataset):
     def _iterate(self, values):
         count = _int(values, self._tensors[0])
         it = self._inputs[0]._iterate(values)
         return it if count < 0 else itertools.islice(it, count)
 
 
-class SkipDataset(Dataset):
-    def __init__(self, input_dataset, count):
-        self._inputs = (input_dataset,)
-        self.structure = input_dataset.structure
-        self._tensors = (_scalar_input(count),)
-
+class SkipDataset(_CountDataset):
     def _iterate(self, values):
         count = _int(values, self._tensors[0])
         it = self._inputs[0]._iterate(values)

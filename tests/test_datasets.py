@@ -8,20 +8,16 @@ import numpy as np
 import pytest
 
 import dataflow as tf
+from tfdata_helpers import drain, write_shards
 
 pytestmark = pytest.mark.timeout(60)
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
-def _all(ds, sess=None):
+def _all(ds):
     nxt = ds.make_one_shot_iterator().get_next()
-    out = []
     with tf.Session() as s:
-        try:
-            while True:
-                out.append(s.run(nxt))
-        except tf.errors.OutOfRangeError:
-            return out
+        return drain(s, nxt)
 
 
 def _ints(values):
@@ -189,9 +185,7 @@ def _write(path, records, options=None):
 
 
 def test_tfrecord_dataset_files_compression_parallel_reads(tmp_path):
-    paths = [str(tmp_path / f"s{i}.tfrecord") for i in range(3)]
-    for i, p in enumerate(paths):
-        _write(p, [f"{i}-{j}".encode() for j in range(4)])
+    paths = write_shards(tmp_path, 3, 4)
     want = [f"{i}-{j}".encode() for i in range(3) for j in range(4)]
     assert _all(tf.data.TFRecordDataset(paths)) == want
     par = _all(tf.data.TFRecordDataset(paths, num_parallel_reads=3))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dataflow as tf
+from tfdata_helpers import drain, write_shards
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 pytestmark = pytest.mark.timeout(300)
@@ -30,24 +31,13 @@ def _make(files):
 def test_dask_dataset_reads_on_workers_and_streams_batches(tmp_path):
     from distributed import Client, LocalCluster
 
-    paths = []
-    for i in range(4):
-        p = str(tmp_path / f"s{i}.tfrecord")
-        with tf.io.TFRecordWriter(p) as w:
-            for j in range(5):
-                w.write(f"{i}-{j}".encode())
-        paths.append(p)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    write_shards(tmp_path, 4, 5)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         ds = tf.data.dask_dataset(client, str(tmp_path / "s*.tfrecord"), _make)
         assert ds.output_types == tf.string and ds.output_shapes.as_list() == [None]
         nxt = ds.prefetch(2).make_one_shot_iterator().get_next()
-        got = []
         with tf.Session() as sess:
-            try:
-                while True:
-                    got.append(sess.run(nxt))
-            except tf.errors.OutOfRangeError:
-                pass
+            got = drain(sess, nxt)
     assert [len(b) for b in got] == [3, 2] * 4  # batches are made per shard, on the workers
     assert list(np.concatenate(got)) == [f"{i}-{j}".encode() for i in range(4) for j in range(5)]

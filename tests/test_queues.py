@@ -10,18 +10,9 @@ import numpy as np
 import pytest
 
 import dataflow as tf
+from tfdata_helpers import drain, write_shards
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def _drain(sess, fetch, limit=1000):
-    out = []
-    try:
-        for _ in range(limit):
-            out.append(sess.run(fetch))
-    except tf.errors.OutOfRangeError:
-        return out
-    raise AssertionError("no OutOfRangeError")
 
 
 def test_fifo_order_size_close_and_out_of_range_message():
@@ -257,27 +248,21 @@ def test_shuffle_batch_and_joins_cover_every_element():
         sess.run(tf.local_variables_initializer())
         coord = tf.train.Coordinator()
         threads = tf.train.start_queue_runners(sess, coord)
-        got = np.concatenate(_drain(sess, sb))
+        got = np.concatenate(drain(sess, sb))
         coord.request_stop()
         coord.join(threads, stop_grace_period_secs=10)
     assert sorted(got.tolist()) == list(range(20)) + list(range(100, 110))
 
 
 def test_string_input_producer_and_readers_keys(tmp_path):
-    names = []
-    for i in range(2):
-        p = str(tmp_path / f"f{i}.tfrecord")
-        with tf.io.TFRecordWriter(p) as w:
-            for j in range(3):
-                w.write(f"r{i}{j}".encode())
-        names.append(p)
+    names = write_shards(tmp_path, 2, 3, "r{i}{j}")
     fq = tf.train.string_input_producer(names, num_epochs=1, shuffle=False)
     key, value = tf.TFRecordReader().read(fq)
     with tf.Session() as sess:
         sess.run(tf.local_variables_initializer())
         coord = tf.train.Coordinator()
         threads = tf.train.start_queue_runners(sess, coord)
-        pairs = _drain(sess, [key, value])
+        pairs = drain(sess, [key, value])
         coord.request_stop()
         coord.join(threads, stop_grace_period_secs=10)
     assert [v for _, v in pairs] == [b"r00", b"r01", b"r02", b"r10", b"r11", b"r12"]
@@ -302,10 +287,10 @@ def test_text_fixed_length_and_whole_file_readers(tmp_path):
     wk, wv = tf.WholeFileReader().read(q3)
     with tf.Session() as sess:
         sess.run(fill1 + fill2 + fill3)
-        assert _drain(sess, [tk, tv]) == [[f"{t}:2".encode(), b"1,2"], [f"{t}:3".encode(), b"3,4"]]
+        assert drain(sess, [tk, tv]) == [[f"{t}:2".encode(), b"1,2"], [f"{t}:3".encode(), b"3,4"]]
         keys, values = sess.run([fk, fv])
         assert list(values) == [b"abc", b"def"] and keys[1] == f"{f}:1".encode()
-        assert [v for _, v in _drain(sess, [wk, wv])] == [t.read_bytes(), f.read_bytes()]
+        assert [v for _, v in drain(sess, [wk, wv])] == [t.read_bytes(), f.read_bytes()]
 
 
 def test_string_input_producer_rejects_empty_and_limit_epochs_needs_local_init():
@@ -342,7 +327,7 @@ def test_reader_counters_and_reset(tmp_path):
     produced, completed = reader.num_records_produced(), reader.num_work_units_completed()
     with tf.Session() as sess:
         sess.run(fill)
-        assert [v for _, v in _drain(sess, [key, value])] == [b"x", b"y", b"x", b"y"]
+        assert [v for _, v in drain(sess, [key, value])] == [b"x", b"y", b"x", b"y"]
         assert sess.run([produced, completed]) == [4, 2]
         sess.run(reader.reset())
         assert sess.run(produced) == 0
