@@ -96,7 +96,7 @@ class Dataset:
     def output_classes(self):
         import dataflow as tf
 
-        return self.structure.pack([tf.Tensor] * len(self.structure))
+        return self.structure.pack([tf.SparseTensor if sp else tf.Tensor for sp in self.structure.sparse])
 
     @property
     def element_spec(self):
@@ -316,7 +316,7 @@ class ZipDataset(Dataset):
         from .functions import pack
 
         self.structure = Structure(pack(nest, [s.nest for s in sub]), [t for s in sub for t in s.types],
-                                   [sh for s in sub for sh in s.shapes])
+                                   [sh for s in sub for sh in s.shapes], [sp for s in sub for sp in s.sparse])
 
     def _iterate(self, values):
         for parts in zip(*[d._iterate(values) for d in self._inputs]):
@@ -329,6 +329,8 @@ class ConcatenateDataset(Dataset):
             raise TypeError(f"Two datasets to concatenate have different types {a.output_types} and "
                             f"{b.output_types}")
         self._inputs = (a, b)
+        if a.structure.sparse != b.structure.sparse:
+            raise TypeError("Two datasets to concatenate have different classes (dense and sparse leaves)")
         self.structure = Structure(a.structure.nest, a.structure.types,
                                    [x.most_specific_compatible_shape(y) if hasattr(x, "most_specific_compatible_shape")
                                     else (x if x == y else TensorShape(None))
@@ -571,6 +573,8 @@ class BatchDataset(Dataset):
         st = input_dataset.structure
         self._np = [t.as_numpy_dtype for t in st.types]
         lead = TensorShape([batch_size if self._drop and isinstance(batch_size, int) else None])
+        if padded and any(st.sparse):
+            raise TypeError("padded_batch does not take SparseTensor elements; use batch")
         if padded:
             shapes = [TensorShape(s) for s in flatten(padded_shapes)] if padded_shapes is not None else \
                 [TensorShape([None] * s.ndims) if s.ndims is not None else s for s in st.shapes]
@@ -597,8 +601,12 @@ class BatchDataset(Dataset):
 
     def _stack(self, items, values):
         out = []
+        sparse = self.structure.sparse
         for i, npd in enumerate(self._np):
             parts = [e[i] for e in items]
+            if sparse[i]:
+                out.append(_batch_sparse(parts))
+                continue
             if self._padded:
                 parts = [np.asarray(p, dtype=npd) for p in parts]
                 pad = self._pad_values[i]
@@ -614,6 +622,17 @@ class BatchDataset(Dataset):
                     None, None, f"Cannot batch tensors with different shapes in component {i}. First element "
                     f"had shape {list(np.shape(parts[0]))}") from None
         return tuple(out)
+
+
+def _batch_sparse(parts):
+    """SparseTensorValues stacked along a new first axis (the dense shape: the largest of each axis)."""
+    from dataflow.framework.sparse_tensor import SparseTensorValue
+
+    indices = [np.concatenate([np.full((len(p.indices), 1), k, np.int64), np.asarray(p.indices, np.int64)], 1)
+               for k, p in enumerate(parts)]
+    shape = np.max(np.stack([np.asarray(p.dense_shape, np.int64) for p in parts]), axis=0)
+    return SparseTensorValue(np.concatenate(indices), np.concatenate([np.asarray(p.values) for p in parts]),
+                             np.concatenate([[len(parts)], shape]).astype(np.int64))
 
 
 class PrefetchDataset(Dataset):

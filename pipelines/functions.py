@@ -27,10 +27,12 @@ from dataflow.framework.tensor_shape import TensorShape, as_shape
 class Structure:
     """A nest (tuple, namedtuple, dict or a single leaf) with one (dtype, TensorShape) per leaf."""
 
-    def __init__(self, nest, types, shapes):
+    def __init__(self, nest, types, shapes, sparse=None):
         self.nest = nest          # the nest with None leaves ("leaf" markers), or None for one leaf
         self.types = list(types)  # DType per flat leaf
         self.shapes = [as_shape(s) for s in shapes]
+        # a sparse leaf is a SparseTensor (its value a SparseTensorValue; its shape the dense shape)
+        self.sparse = list(sparse) if sparse is not None else [False] * len(self.types)
 
     @classmethod
     def from_value(cls, value, leaf_spec):
@@ -43,7 +45,26 @@ class Structure:
         return pack(self.nest, list(flat))
 
     def map_shapes(self, fn) -> "Structure":
-        return Structure(self.nest, self.types, [fn(s) for s in self.shapes])
+        return Structure(self.nest, self.types, [fn(s) for s in self.shapes], self.sparse)
+
+    def tensors(self, flat_tensors) -> list:
+        """Graph leaves from component tensors: three per sparse leaf (indices, values, dense_shape)."""
+        from dataflow.framework.sparse_tensor import SparseTensor
+
+        it = iter(flat_tensors)
+        return [SparseTensor(next(it), next(it), next(it)) if sp else next(it) for sp in self.sparse]
+
+    def component_specs(self) -> list:
+        """(dtype, shape) of each component tensor: three for a sparse leaf."""
+        out = []
+        for dt, shape, sp in zip(self.types, self.shapes, self.sparse):
+            if sp:
+                rank = shape.ndims
+                out += [(dtypes.int64, TensorShape([None, rank])), (dt, TensorShape([None])),
+                        (dtypes.int64, TensorShape([rank]))]
+            else:
+                out.append((dt, shape))
+        return out
 
     @property
     def output_types(self):
@@ -142,8 +163,8 @@ class GraphFunction:
         self._captures: dict = {}
         with self.graph.as_default():
             self.placeholders = [tf.placeholder(dt, shape, name=f"arg{i}")
-                                 for i, (dt, shape) in enumerate(zip(structure.types, structure.shapes))]
-            args = structure.pack(self.placeholders)
+                                 for i, (dt, shape) in enumerate(structure.component_specs())]
+            args = structure.pack(structure.tensors(self.placeholders))
             self.graph._capture_from = (outer, self._capture)
             try:
                 out = fn(*args) if isinstance(args, tuple) and not hasattr(args, "_fields") else fn(args)
@@ -157,9 +178,11 @@ class GraphFunction:
             else:
                 if isinstance(out, list):
                     out = tuple(out)
-                flat = [tf.convert_to_tensor(v) for v in flatten(out)]
-                self.outputs = flat
-                self.out_structure = Structure(skeleton(out), [t.dtype for t in flat], [t.shape for t in flat])
+                flat = [v if _is_sparse(v) else tf.convert_to_tensor(v) for v in flatten(out)]
+                self.outputs = [c for v in flat for c in ([v.indices, v.values, v.dense_shape] if _is_sparse(v)
+                                                          else [v])]
+                self.out_structure = Structure(skeleton(out), [t.dtype for t in flat], [_shape(t) for t in flat],
+                                               [_is_sparse(v) for v in flat])
         self._session = None
         self._lock = threading.Lock()
 
@@ -191,9 +214,11 @@ class GraphFunction:
         return self._session
 
     def run_flat(self, flat) -> list:
-        """The function's flat outputs for one element (or batch) given as flat leaves."""
+        """The function's output components for one element (or batch) given as flat leaves."""
         if not self.outputs:
             return []
+        if any(self.in_structure.sparse):
+            flat = [c for v, sp in zip(flat, self.in_structure.sparse) for c in (v if sp else [v])]
         return self.session.run(self.outputs, dict(zip(self.placeholders, map(as_feed, flat))))
 
     def __call__(self, flat):
@@ -201,11 +226,40 @@ class GraphFunction:
         values = self.run_flat(flat)
         if self.returns_dataset:
             return self.dataset._iterate(dict(zip(self.outputs, values)))
+        if any(self.out_structure.sparse):
+            return tuple(group_sparse(values, self.out_structure.sparse))
         return tuple(values)
 
     def close(self):
         if self._session is not None:
             self._session.close()
+
+
+def group_sparse(components, sparse) -> list:
+    """Leaves from components: each sparse leaf's three arrays become one SparseTensorValue."""
+    from dataflow.framework.sparse_tensor import SparseTensorValue
+
+    it = iter(components)
+    return [SparseTensorValue(next(it), next(it), next(it)) if sp else next(it) for sp in sparse]
+
+
+def _shape(t) -> TensorShape:
+    """A tensor's static shape; a SparseTensor's dense shape (its rank from ``dense_shape``'s length)."""
+    if not _is_sparse(t):
+        return t.shape
+    from dataflow.ops.common import constant_value
+
+    known = constant_value(t.dense_shape)
+    if known is not None:
+        return TensorShape([int(d) for d in known])
+    dims = t.dense_shape.shape.as_list() if t.dense_shape.shape.ndims else [None]
+    return TensorShape(None if dims[0] is None else [None] * dims[0])
+
+
+def _is_sparse(x) -> bool:
+    from dataflow.framework.sparse_tensor import SparseTensor
+
+    return isinstance(x, SparseTensor)
 
 
 def _is_dataset(x) -> bool:

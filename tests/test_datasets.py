@@ -279,3 +279,32 @@ def test_map_capturing_a_placeholder_is_a_clear_error():
     p = tf.placeholder(tf.int64, [])
     with pytest.raises(ValueError, match="captured by value"):
         tf.data.Dataset.range(3).map(lambda x: x + p)
+
+
+def _varlen_records(tmp_path):
+    path = str(tmp_path / "v.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for n in (2, 0, 3):
+            w.write(tf.train.Example(features=tf.train.Features(feature={
+                "v": tf.train.Feature(int64_list=tf.train.Int64List(value=list(range(10 * n, 10 * n + n))))}))
+                .SerializeToString())
+    return path
+
+
+def test_sparse_elements_from_var_len_features(tmp_path):
+    path = _varlen_records(tmp_path)
+    feats = {"v": tf.VarLenFeature(tf.int64)}
+    batched = tf.data.TFRecordDataset(path).batch(3).map(lambda s: tf.parse_example(s, feats)["v"])
+    assert batched.output_classes is tf.SparseTensor
+    single = tf.data.TFRecordDataset(path).map(lambda s: tf.parse_single_example(s, feats)["v"]).batch(3)
+    dense = single.map(lambda sp: tf.sparse_tensor_to_dense(sp))  # a sparse leaf fed to a function
+    for ds in (batched, single):
+        (value,) = _all(ds)
+        assert value.indices.tolist() == [[0, 0], [0, 1], [2, 0], [2, 1], [2, 2]]
+        assert value.values.tolist() == [20, 21, 30, 31, 32] and value.dense_shape.tolist() == [3, 3]
+    assert _all(dense)[0].tolist() == [[20, 21, 0], [0, 0, 0], [30, 31, 32]]
+    it = tf.data.Iterator.from_structure(batched.output_types, batched.output_shapes, output_classes=tf.SparseTensor)
+    sp = it.get_next()
+    with tf.Session() as sess:
+        sess.run(it.make_initializer(batched))
+        assert sess.run(tf.sparse_tensor_to_dense(sp)).shape == (3, 3)

@@ -102,13 +102,15 @@ def _make_iterator_kernel(xp, handle, *values, dataset, captured):
     handle.start(dataset, dict(zip(captured, values)))
 
 
-def _get_next_kernel(xp, handle):
+def _get_next_kernel(xp, handle, *, sparse):
     out = handle.get_next()
+    if any(sparse):  # a SparseTensorValue leaf is three outputs
+        out = [c for v, sp in zip(out, sparse) for c in (v if sp else (v,))]
     return out[0] if len(out) == 1 else out
 
 
 def _get_next_infer(op):
-    return list(zip(op.attrs["output_types"], op.attrs["output_shapes"]))
+    return list(op.attrs["components"])
 
 
 def _to_string_kernel(xp, handle):
@@ -167,9 +169,13 @@ class Iterator:
         from pipelines.functions import Structure, flatten, skeleton
 
         if _structure is None:
+            from ..framework.sparse_tensor import SparseTensor
+
             types = [dtypes.as_dtype(t) for t in flatten(output_types)]
             shapes = flatten(output_shapes) if output_shapes is not None else [None] * len(types)
-            _structure = Structure(skeleton(output_types), types, [TensorShape(s) for s in shapes])
+            classes = flatten(output_classes) if output_classes is not None else [None] * len(types)
+            _structure = Structure(skeleton(output_types), types, [TensorShape(s) for s in shapes],
+                                   [c is SparseTensor for c in classes])
         with get_default_graph().control_dependencies(None):
             handle = make_op("IteratorV2", [], {"shared_name": shared_name or ""}, "Iterator").outputs[0]
         return Iterator(handle, _structure)
@@ -178,7 +184,7 @@ class Iterator:
     def from_string_handle(string_handle, output_types, output_shapes=None, output_classes=None):
         """A feedable iterator: ``string_handle`` (a string placeholder) picks the iterator, by the value
         of another iterator's ``string_handle()`` in the same session."""
-        it = Iterator.from_structure(output_types, output_shapes)
+        it = Iterator.from_structure(output_types, output_shapes, output_classes=output_classes)
         handle = make_op("IteratorFromStringHandleV2", [convert_to_tensor(string_handle, dtype=dtypes.string)], {},
                          "IteratorFromStringHandle").outputs[0]
         return Iterator(handle, it._structure)
@@ -218,14 +224,18 @@ class Iterator:
     @property
     def output_classes(self):
         from ..framework.graph import Tensor
+        from ..framework.sparse_tensor import SparseTensor
 
-        return self._structure.pack([Tensor] * len(self._structure))
+        return self._structure.pack([SparseTensor if sp else Tensor for sp in self._structure.sparse])
 
     def make_initializer(self, dataset, name=None):
         """An op (re)starting this iterator on ``dataset`` (whose structure must match)."""
         if [t.name for t in dataset.structure.types] != [t.name for t in self._structure.types]:
             raise TypeError(f"Expected output types {self.output_types} but got dataset with output types "
                             f"{dataset.output_types}.")
+        if self._structure.sparse != dataset.structure.sparse:
+            raise TypeError(f"Expected output classes {self.output_classes} but got dataset with output classes "
+                            f"{dataset.output_classes}.")
         for want, got in zip(self._structure.shapes, dataset.structure.shapes):
             if not want.is_compatible_with(got):
                 raise TypeError(f"Expected output shapes compatible with {self.output_shapes} but got dataset "
@@ -239,9 +249,11 @@ class Iterator:
         """The next element's tensors, in the dataset's structure (OutOfRangeError at the end)."""
         st = self._structure
         op = make_op("IteratorGetNext", [self._handle], {"output_types": tuple(st.types),
-                                                           "output_shapes": tuple(st.shapes)},
+                                                           "output_shapes": tuple(st.shapes),
+                                                           "components": tuple(st.component_specs()),
+                                                           "sparse": tuple(st.sparse)},
                      name or "IteratorGetNext")
-        return st.pack(op.outputs)
+        return st.pack(st.tensors(op.outputs))
 
     def string_handle(self, name=None):
         """A string tensor naming this iterator, to feed a :meth:`from_string_handle` iterator."""
