@@ -331,3 +331,17 @@ def test_reader_counters_and_reset(tmp_path):
         assert sess.run([produced, completed]) == [4, 2]
         sess.run(reader.reset())
         assert sess.run(produced) == 0
+
+
+def test_batch_with_dynamic_pad_pads_each_batch():
+    lengths = tf.train.range_input_producer(4, num_epochs=1, shuffle=False).dequeue() + 1
+    seq = tf.range(lengths)
+    padded = tf.train.batch([seq], batch_size=2, dynamic_pad=True)[0]
+    with tf.Session() as sess:
+        sess.run(tf.local_variables_initializer())
+        coord = tf.train.Coordinator()
+        threads = tf.train.start_queue_runners(sess, coord)
+        got = drain(sess, padded)
+        coord.request_stop()
+        coord.join(threads, stop_grace_period_secs=10)
+    assert [b.tolist() for b in got] == [[[0, 0], [0, 1]], [[0, 1, 2, 0], [0, 1, 2, 3]]]
