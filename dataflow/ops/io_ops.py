@@ -20,8 +20,7 @@ from ..framework.tensor_shape import TensorShape
 
 __all__ = ["FixedLengthRecordReader", "ReaderBase", "TFRecordReader", "TextLineReader", "WholeFileReader"]
 
-_HANDLE = [(dtypes.string, TensorShape([]))]
-_STATEFUL = {"differentiable": False, "stateful": True}
+from .data_flow_ops import _HANDLE, _STATEFUL  # noqa: E402  (a handle output; stateful, no gradient)
 
 
 def _records_for(op):

@@ -132,8 +132,7 @@ def _from_string_kernel(xp, string_handle, *, state):
     return entry[1]
 
 
-_STATEFUL = {"differentiable": False, "stateful": True}
-_HANDLE = [(dtypes.string, TensorShape([]))]
+from .data_flow_ops import _HANDLE, _STATEFUL  # noqa: E402  (a handle output; stateful, no gradient)
 register(OpDef("IteratorV2", lambda op: _HANDLE, _iterator_kernel, bind=_bind_iterator, **_STATEFUL))
 register(OpDef("OneShotIterator", lambda op: _HANDLE, _iterator_kernel, bind=_bind_iterator, **_STATEFUL))
 register(OpDef("MakeIterator", lambda op: [], _make_iterator_kernel, bind=_bind_dataset, **_STATEFUL))
