@@ -88,6 +88,8 @@ class QueueRunner:
                                 pass
                     return
         except Exception as e:  # noqa: BLE001 (reported to the coordinator, as TF does)
+            if getattr(sess, "_closed", False):
+                return  # the session closed under the thread: nothing to report
             if coord is not None:
                 coord.request_stop(e)
             else:
