@@ -92,3 +92,8 @@ from .ops.decode_ops import decode_csv, decode_raw, string_split  # noqa: E402,F
 from .ops.parsing_ops import (  # noqa: E402,F401
     FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
 from .ops.sparse_ops import sparse_tensor_to_dense, sparse_to_dense  # noqa: E402,F401
+# Input pipelines (tfdata branch): TF1 queues and readers, tf.data.
+from . import data, queue  # noqa: E402,F401
+from .ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue, count_up_to  # noqa: E402,F401
+from .ops.io_ops import (  # noqa: E402,F401
+    FixedLengthRecordReader, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader)

@@ -246,6 +246,7 @@ class Graph:
         self._collections: dict[str, list] = {}
         self._consumers: dict[Tensor, list] = {}
         self._finalized = False
+        self._capture_from = None  # (outer graph, capture function) while a tf.data function is traced
         self.version = 0
         self.seed = None
         self._last_id = 0
@@ -265,11 +266,14 @@ class Graph:
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         inputs = list(inputs)
-        for t in inputs:
+        for i, t in enumerate(inputs):
             if not isinstance(t, Tensor):
                 raise TypeError(f"Input to {op_type} must be a Tensor, got {t!r}")
             if t.graph is not self:
-                raise ValueError(f"Tensor {t.name} must be from the same graph as the {op_type} op.")
+                capture = self._capture_from  # a tf.data function graph captures its caller's tensors
+                if capture is None or t.graph is not capture[0]:
+                    raise ValueError(f"Tensor {t.name} must be from the same graph as the {op_type} op.")
+                inputs[i] = capture[1](t)
         name = name or op_type
         name = name[:-1] if name.endswith("/") else self.unique_name(name)
         controls = list(control_inputs)

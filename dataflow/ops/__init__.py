@@ -11,3 +11,6 @@ from . import check_ops, linalg_qr, logging_ops, math_more, multinomial, script_
 from . import control_flow, control_flow_grad, tensor_array  # noqa: F401,E402
 from . import decode_ops, parsing_ops, sparse_ops  # noqa: F401,E402
 from . import png  # noqa: F401,E402
+from . import data_flow_ops  # noqa: F401,E402
+from . import iterator_ops  # noqa: F401,E402
+from . import io_ops  # noqa: F401,E402

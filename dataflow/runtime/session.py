@@ -286,6 +286,7 @@ class Session:
         self._scheduler = _resolve_scheduler(self.config.dask_scheduler)
         self._state = SessionState()
         self._plans: dict = {}
+        self._plan_lock = threading.RLock()
         self._closed = False
         self._default_ctx = None
         self._graph_ctx = None
@@ -312,9 +313,10 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Release the session's state; later runs raise RuntimeError."""
+        """Release the session's state; later runs raise RuntimeError. Runs blocked in a queue or
+        reader op are woken with CancelledError."""
         self._closed = True
-        self._plans.clear()
+        self._plans = {}
         self._state.clear()
 
     @property
@@ -339,11 +341,14 @@ class Session:
         except TypeError:  # an unhashable fetch: plan anew (and fail with TF's message if it is bad)
             key, plan = None, None
         if plan is None:
-            plan = self._make_plan(fetches, feed_dict, trace)
-            if key is not None:
-                if any(k[0] != key[0] for k in self._plans):  # plans of an older graph version never hit again
-                    self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
-                self._plans[key] = plan
+            with self._plan_lock:  # concurrent runs (queue-runner threads) plan one at a time
+                plan = self._plans.get(key) if key is not None else None
+                if plan is None:
+                    plan = self._make_plan(fetches, feed_dict, trace)
+                    if key is not None:
+                        if any(k[0] != key[0] for k in self._plans):  # older graph versions never hit again
+                            self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
+                        self._plans[key] = plan
         values = [check(v) for check, v in zip(plan.checkers, feed_dict.values())]
         with np_errstate():
             result = plan.execute(values)

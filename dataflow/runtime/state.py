@@ -8,6 +8,8 @@ seeds, so a new session replays the same sequence as TF1 users expect.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..framework import errors
@@ -50,11 +52,23 @@ class Slot:
 
 
 class SessionState:
-    """Everything a session keeps between runs: variable slots, random generators."""
+    """Everything a session keeps between runs: variable slots, random generators, and resources
+    (queues, readers, iterators: objects made once per op by ``resource(op, factory)``, shared by
+    concurrent runs; ``clear`` calls their ``cancel()`` so no thread stays blocked in one)."""
 
     def __init__(self):
         self.slots: dict[str, Slot] = {}
         self.rngs: dict[str, np.random.Generator] = {}
+        self.resources: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+
+    def resource(self, op, factory):
+        """The resource of ``op`` in this session, made by ``factory()`` the first time."""
+        with self._lock:
+            entry = self.resources.get(op.name)
+            if entry is None or entry[0] is not op:
+                entry = self.resources[op.name] = (op, factory())
+            return entry[1]
 
     def slot(self, op) -> Slot:
         s = self.slots.get(op.name)
@@ -71,5 +85,10 @@ class SessionState:
         return g
 
     def clear(self):
+        with self._lock:
+            resources, self.resources = list(self.resources.values()), {}
+        for _, r in resources:
+            if hasattr(r, "cancel"):
+                r.cancel()
         self.slots.clear()
         self.rngs.clear()

@@ -23,3 +23,16 @@ __all__ = ["AdadeltaOptimizer", "ExponentialMovingAverage", "AdagradDAOptimizer"
 # tf.train.Example and friends (records branch): protobuf messages wire-compatible with TensorFlow's.
 from pipelines.example import (  # noqa: E402,F401
     BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList, Int64List, SequenceExample)
+
+# TF1 queue-based input pipelines (queues, runners, producers, batchers)
+from .coordinator import Coordinator, LooperThread  # noqa: E402
+from .input import (  # noqa: E402
+    batch, batch_join, input_producer, limit_epochs, range_input_producer, shuffle_batch, shuffle_batch_join,
+    slice_input_producer, string_input_producer)
+from .queue_runner import QueueRunner, add_queue_runner, start_queue_runners  # noqa: E402
+
+queue_runner = __import__("types").SimpleNamespace(QueueRunner=QueueRunner, add_queue_runner=add_queue_runner,
+                                                   start_queue_runners=start_queue_runners)
+__all__ += ["Coordinator", "LooperThread", "QueueRunner", "add_queue_runner", "batch", "batch_join",
+            "input_producer", "limit_epochs", "queue_runner", "range_input_producer", "shuffle_batch",
+            "shuffle_batch_join", "slice_input_producer", "start_queue_runners", "string_input_producer"]
