@@ -51,6 +51,13 @@ def test_out_may_be_an_input_buffer():
     (res,) = fn(a, np.array(2.0, F32), out=a)
     assert res is a
     np.testing.assert_array_equal(a, expect)
+    # an output that is not the last step: later steps still read the input, so it is written at the end
+    b = rng.standard_normal((300, 300)).astype(F32)
+    later = program + (("Add", (("in", 0), ("step", 2)), ()),)
+    c = b.copy()
+    (res,) = fused.compile_fused(later, (2,), (F32, F32), (F32,))(c, np.array(2.0, F32), out=c)
+    assert res is c
+    np.testing.assert_array_equal(res, np.exp(b * 2.0) - b)
 
 
 def test_buffers_are_reused_within_a_block():

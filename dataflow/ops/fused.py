@@ -159,6 +159,8 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
     exec(code, ns)
     block = ns["block"]
 
+    direct_ok = len(outputs) == 1 and outputs[0] == len(program) - 1
+
     def shapes_of(inputs):
         shapes: list = []
         for _, args, _ in program:
@@ -179,7 +181,9 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
     def run(*inputs, out=None):
         shapes = shapes_of(inputs)
         full = shapes[outputs[0]] if len(outputs) == 1 else np.broadcast_shapes(*[shapes[j] for j in outputs])
-        aliased = out is not None and any(out is x for x in inputs)
+        # the runtime may pass a dead input's buffer as ``out``; writing into it as we go is safe when
+        # the one output is the last step (every read of a block precedes its write), else copy at the end
+        aliased = out is not None and any(out is x for x in inputs) and not direct_ok
         outs = [out if (k == 0 and out is not None and not aliased) else np.empty(shapes[j], dtypes[j])
                 for k, j in enumerate(outputs)]
         size = math.prod(full)
