@@ -163,8 +163,9 @@ def test_a_fused_op_that_fails_names_the_users_op():
     a = tf.placeholder(tf.float32, [None], name="a")
     b = tf.placeholder(tf.float32, [None], name="b")
     y = tf.exp(tf.multiply(a, b, name="prod")) + 1.0
-    with pytest.raises(tf.errors.InvalidArgumentError, match="prod") as e:
+    with pytest.raises(tf.errors.InvalidArgumentError, match="while running Mul 'prod'") as e:
         run(y, {a: np.ones(2), b: np.ones(3)})
+    assert e.value.op is y.op.inputs[0].op.inputs[0].op and "[[node prod (defined at" in str(e.value)
     assert "test_fusion.py" in str(e.value)
 
 

@@ -225,6 +225,7 @@ def test_an_error_in_a_rewritten_op_names_the_users_op_and_line():
         with pytest.raises(tf.errors.InvalidArgumentError) as e:
             run(y, {a: np.ones(3), b: np.ones(4)}, **rewrites)
         assert "the_sum" in str(e.value) and "test_rewrite.py" in str(e.value)
+        assert e.value.op is s.op  # the user's op, not a rewritten stand-in
 
 
 def test_the_plan_cache_key_includes_the_rewrite_config():

@@ -163,9 +163,12 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
 
     def shapes_of(inputs):
         shapes: list = []
-        for _, args, _ in program:
-            shapes.append(np.broadcast_shapes(*[inputs[i].shape if kind == "in" else shapes[i]
-                                                for kind, i in args]) if args else ())
+        for j, (_, args, _) in enumerate(program):
+            try:
+                shapes.append(np.broadcast_shapes(*[inputs[i].shape if kind == "in" else shapes[i]
+                                                    for kind, i in args]) if args else ())
+            except ValueError as e:
+                raise StepError(j, e) from None
         return shapes
 
     def whole(inputs, outs, shapes):
@@ -218,6 +221,15 @@ def _blocks(block, inputs, outs, full: tuple, buffers: list) -> None:
             block(*[v[idx] for v in views], *[o[idx] for o in outs], *part)
 
 
+class StepError(Exception):
+    """Step ``step`` of a program failed with ``cause`` (its inputs' shapes do not broadcast)."""
+
+    def __init__(self, step: int, cause: Exception):
+        super().__init__(str(cause))
+        self.step = step
+        self.cause = cause
+
+
 # ---- the op ---------------------------------------------------------------------------------------
 def _fused_kernel(xp, *inputs, program, outputs, out_types, step_ops=None, out=None):
     fn = compile_fused(program, outputs, tuple(np.dtype(x.dtype) for x in inputs),
@@ -226,16 +238,19 @@ def _fused_kernel(xp, *inputs, program, outputs, out_types, step_ops=None, out=N
         result = fn(*inputs, out=out)
     except errors.OpError:
         raise
-    except Exception as e:  # name the user's op whose step failed (its whole chain, for a shape error)
-        raise _step_error(e, program, step_ops) from e
+    except Exception as e:  # name the user's op whose step failed (the last one when it is not known)
+        raise _step_error(e, step_ops) from e
     return result[0] if len(result) == 1 else result
 
 
-def _step_error(exc, program, step_ops):
-    op = step_ops[-1] if step_ops else None
-    names = ", ".join(f"{o.type} '{o.name}'" for o in step_ops or ())
-    return errors.with_op(errors.error_class_for(exc), f"{type(exc).__name__}: {exc} (while running the fused "
-                          f"elementwise ops {names})", op)
+def _step_error(exc, step_ops):
+    cause = exc.cause if isinstance(exc, StepError) else exc
+    op = None
+    if step_ops:
+        op = step_ops[exc.step] if isinstance(exc, StepError) else step_ops[-1]
+    names = ", ".join(o.name for o in step_ops or ())
+    return errors.with_op(errors.error_class_for(cause), f"{type(cause).__name__}: {cause} (while running "
+                          f"{op.type if op else 'a step'} '{op.name if op else '?'}', fused with {names})", op)
 
 
 def _fused_infer(op):

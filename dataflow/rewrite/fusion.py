@@ -138,7 +138,7 @@ def build_fused(rw: Rewriter, group: list, consumers: dict, ctrl_consumers: dict
     origin = tuple(o for m in group for o in origin_of(m))
     op = detached_op(root, "FusedElementwise", inputs, attrs, origin=origin,
                      specs=[(t.dtype, TensorShape(t.shape)) for t in outs])
-    op._step_ops = tuple(group)
+    op._step_ops = tuple(origin_of(m)[-1] for m in group)  # the user's op of each step, for errors
     for m, t in zip(out_members, op.outputs):
         rw.replace(m, [t], op)
     for m in group:

@@ -147,6 +147,7 @@ class Segment:
 
     def _translate(self, exc, tb):
         op = self._failing_op(tb)
+        op = getattr(op, "_origin", (op,))[-1]  # a rewritten op: the user's op it stands for
         cls = errors.error_class_for(exc)
         msg = exc.message if isinstance(exc, errors.OpError) else f"{type(exc).__name__}: {exc}"
         if op is not None:
