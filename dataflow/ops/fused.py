@@ -22,8 +22,10 @@ value is dead, and output steps write straight into their slice of the full-size
 N-op chain reads its inputs and writes its outputs once, with no full-size intermediate, and the
 working set stays in the CPU cache. Each block's steps are one generated Python function.
 
-When the outputs are small (under two blocks) or a runtime shape defeats blocking (an output step
-whose runtime shape is not the full shape), the same steps run once over whole arrays.
+Small inputs (each under one block) run a generated straight-line function, one kernel call per
+step as the ops would make, without blocking. When the outputs are small (under two blocks) or a
+runtime shape defeats blocking (an output step whose runtime shape is not the full shape), the
+steps run once over whole arrays, writing into ``out``.
 """
 
 from __future__ import annotations
@@ -138,6 +140,19 @@ def _block_source(program, outputs, n_in: int, dtypes: list):
     return src, buffers
 
 
+def _plain_source(program, outputs, n_in: int) -> str:
+    """The generated straight-line function for small inputs: ``s3 = g3(s1, i0)``, one call per step,
+    each kernel returning a new array as the ops would, without the blocking machinery."""
+    lines = []
+    for j, (_, args, _) in enumerate(program):
+        lines.append(f"    s{j} = g{j}({', '.join(f'i{i}' if kind == 'in' else f's{i}' for kind, i in args)})")
+    rets = "".join(f"s{j}, " for j in outputs)
+    params = ", ".join(f"i{i}" for i in range(n_in))
+    small = " and ".join(f"i{i}.size < {BLOCK}" for i in range(n_in)) or "True"
+    return (f"def plain({params}):\n" + "\n".join(lines) + f"\n    return ({rets})\n"
+            f"def small({params}):\n    return {small}\n")
+
+
 @functools.lru_cache(maxsize=512)
 def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: tuple):
     """NumPy's compiled FusedElementwise: ``fn(*inputs, out=None) -> tuple of outputs``.
@@ -154,10 +169,12 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
                             f"its output is declared {out_dtypes[k]}")
     fns = {f"f{j}": step_function(t, a) for j, (t, _, a) in enumerate(program)}
     src, buffers = _block_source(program, outputs, len(in_dtypes), dtypes)
-    code = compile(src, f"<fused {len(program)} steps>", "exec")
     ns = dict(fns)
-    exec(code, ns)
-    block = ns["block"]
+    ns.update({f"g{j}": getattr(np, get(t).xp_name) if get(t).xp_name else functools.partial(get(t).kernel, np, **dict(a))
+               for j, (t, _, a) in enumerate(program)})
+    exec(compile(src + _plain_source(program, outputs, len(in_dtypes)), f"<fused {len(program)} steps>", "exec"),
+         ns)
+    block, plain, small = ns["block"], ns["plain"], ns["small"]
 
     direct_ok = len(outputs) == 1 and outputs[0] == len(program) - 1
 
@@ -182,6 +199,12 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
             vals.append(buf)
 
     def run(*inputs, out=None):
+        if small(*inputs):  # blocks would not pay for themselves
+            try:
+                return plain(*inputs)
+            except ValueError:
+                shapes_of(inputs)  # a shape error: which step?
+                raise
         shapes = shapes_of(inputs)
         full = shapes[outputs[0]] if len(outputs) == 1 else np.broadcast_shapes(*[shapes[j] for j in outputs])
         # the runtime may pass a dead input's buffer as ``out``; writing into it as we go is safe when
@@ -231,11 +254,10 @@ class StepError(Exception):
 
 
 # ---- the op ---------------------------------------------------------------------------------------
-def _fused_kernel(xp, *inputs, program, outputs, out_types, step_ops=None, out=None):
-    fn = compile_fused(program, outputs, tuple(np.dtype(x.dtype) for x in inputs),
-                       tuple(np.dtype(t.as_numpy_dtype) for t in out_types))
+def _fused_kernel(xp, *inputs, run, step_ops=(), out=None):
+    """``run``: the program compiled when the plan was made (see :func:`_bind_fused`)."""
     try:
-        result = fn(*inputs, out=out)
+        result = run(*inputs, out=out)
     except errors.OpError:
         raise
     except Exception as e:  # name the user's op whose step failed (the last one when it is not known)
@@ -257,8 +279,13 @@ def _fused_infer(op):
     return list(zip(op.attrs["out_types"], [TensorShape(s) for s in op.attrs["out_shapes"]]))
 
 
-def _bind_step_ops(op, state) -> dict:
-    return {"step_ops": tuple(getattr(op, "_step_ops", ()))}
+def _bind_fused(op, state) -> dict:
+    """NumPy's compiled program for the op's static dtypes, and the user's op of each step (for errors).
+    Another backend binds its own ``compile_fused`` result instead."""
+    run = compile_fused(op.attrs["program"], op.attrs["outputs"],
+                        tuple(np.dtype(t.dtype.as_numpy_dtype) for t in op.inputs),
+                        tuple(np.dtype(t.as_numpy_dtype) for t in op.attrs["out_types"]))
+    return {"run": run, "step_ops": tuple(getattr(op, "_step_ops", ()))}
 
 
-register(OpDef("FusedElementwise", _fused_infer, _fused_kernel, differentiable=False, bind=_bind_step_ops))
+register(OpDef("FusedElementwise", _fused_infer, _fused_kernel, differentiable=False, bind=_bind_fused))

@@ -16,7 +16,8 @@ user's Graph is never modified: rewritten ops are detached, see ``core.py``):
 4. **fuse** (``remapping``): elementwise trees -> ``FusedElementwise`` (``fusion.py``).
 
 After each phase the ops are pruned again from the fetches, which drops what no longer feeds them
-(dead op removal) and restores topological order. Fetched tensors keep their values (a fetch may
+(dead op removal); at the end they are put back in the planner's order as far as their new inputs
+allow (:func:`in_original_order`). Fetched tensors keep their values (a fetch may
 move to an equivalent tensor; a fetched op is only replaced by an op with its name); fed tensors are
 never rewritten; stateful ops and variable reads are never merged, folded or bypassed; control
 dependencies are kept (ops that carry them are left alone or cloned with them).
@@ -27,9 +28,11 @@ write into a dead input's buffer (``memory.py``).
 
 from __future__ import annotations
 
+import heapq
+
 from ..framework.graph import Operation, Tensor
 from .config import RewriterConfig, rewriter_config
-from .core import Rewriter
+from .core import Rewriter, origin_of
 from . import fusion, passes
 
 __all__ = ["RewriterConfig", "optimize", "config_key"]
@@ -56,6 +59,7 @@ def optimize(ops: list, fetch_targets: list, fed, config=None) -> tuple[list, li
 
     rw = Rewriter(fed, fetch_targets)
     fed = set(fed)
+    rank = {op: i for i, op in enumerate(ops)}
 
     def repruned(new_ops):
         targets = [rw.target(f) for f in fetch_targets]
@@ -80,4 +84,31 @@ def optimize(ops: list, fetch_targets: list, fed, config=None) -> tuple[list, li
         ops = repruned(passes.cse(rw, ops))
     if on["remapping"]:
         ops = repruned(fusion.fuse(rw, ops))
-    return ops, [rw.target(f) for f in fetch_targets]
+    return in_original_order(ops, rank), [rw.target(f) for f in fetch_targets]
+
+
+def in_original_order(ops: list, rank: dict) -> list:
+    """``ops`` topologically sorted, each as close to where the op it stands for was planned as its
+    inputs allow (Kahn's algorithm, the lowest original rank first): the planner's order says when
+    variable reads die (so an update can overwrite a variable's array) and that a read that is not
+    itself ordered runs after the assigns its consumer waits for; rewrites keep both."""
+    members = set(ops)
+    key = {op: (min(rank.get(o, len(rank)) for o in origin_of(op)[-1:]), n) for n, op in enumerate(ops)}
+    waits = {op: 0 for op in ops}
+    after: dict = {}
+    for op in ops:
+        for dep in dict.fromkeys([t.op for t in op._inputs] + op._control_inputs):
+            if dep in members and dep is not op:
+                waits[op] += 1
+                after.setdefault(dep, []).append(op)
+    ready = [(key[op], op._id, id(op), op) for op in ops if waits[op] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        op = heapq.heappop(ready)[-1]
+        out.append(op)
+        for nxt in after.get(op, ()):
+            waits[nxt] -= 1
+            if waits[nxt] == 0:
+                heapq.heappush(ready, (key[nxt], nxt._id, id(nxt), nxt))
+    return out
