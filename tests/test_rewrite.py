@@ -247,3 +247,30 @@ def test_rewriter_config_toggles():
     assert not tf.RewriterConfig(memory_optimization=tf.RewriterConfig.NO_MEM_OPT).enabled("memory_optimization")
     assert not any(tf.RewriterConfig(disable_meta_optimizer=True).key())
     assert tf.RewriterConfig.ON == 1 and tf.RewriterConfig.AGGRESSIVE == 3
+
+
+@pytest.mark.parametrize("scheduler", [None, "threads"])
+def test_rewrites_across_devices_and_through_sess_lower(scheduler):
+    import dask
+
+    x = tf.placeholder(tf.float32, [6, 5], name="x")
+    with tf.device("/cpu:0"):
+        a = tf.exp(x * 1.0) * 2.0 + 1.0
+    with tf.device("/cpu:1"):
+        b = tf.tanh(a * a) - a * 0.5
+    with tf.device("/cpu:0"):
+        c = tf.reduce_sum(b * b + a)
+    feed = _feed(x)
+    off = run([b, c], feed, **ALL_OFF)[0]
+    on, ops, _ = run([b, c], feed)
+    np.testing.assert_allclose(on[0], off[0], rtol=1e-6)
+    np.testing.assert_allclose(on[1], off[1], rtol=1e-5)
+    assert ran(ops, "FusedElementwise") == 3  # one per device run, none across devices
+    cfg = config()
+    cfg.dask_scheduler = scheduler
+    with tf.Session(config=cfg) as sess:
+        got = sess.run([b, c], feed)
+        (lowered,) = dask.compute(sess.lower([b, c], feed))
+    for v in (got, lowered):
+        np.testing.assert_allclose(v[0], off[0], rtol=1e-6)
+        np.testing.assert_allclose(v[1], off[1], rtol=1e-5)

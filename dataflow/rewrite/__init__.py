@@ -93,7 +93,7 @@ def in_original_order(ops: list, rank: dict) -> list:
     variable reads die (so an update can overwrite a variable's array) and that a read that is not
     itself ordered runs after the assigns its consumer waits for; rewrites keep both."""
     members = set(ops)
-    key = {op: (min(rank.get(o, len(rank)) for o in origin_of(op)[-1:]), n) for n, op in enumerate(ops)}
+    key = {op: (rank.get(origin_of(op)[-1], len(rank)), n) for n, op in enumerate(ops)}
     waits = {op: 0 for op in ops}
     after: dict = {}
     for op in ops:
