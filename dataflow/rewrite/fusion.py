@@ -51,6 +51,18 @@ def fusible(rw: Rewriter, op) -> bool:
     return dt == np.dtype(out.dtype.as_numpy_dtype)
 
 
+def readers(ops) -> tuple[dict, dict]:
+    """``(tensor -> ops reading it, op -> ops with it as a control input)`` among ``ops``."""
+    consumers: dict = {}
+    ctrl_consumers: dict = {}
+    for op in ops:
+        for t in op._inputs:
+            consumers.setdefault(t, []).append(op)
+        for c in op._control_inputs:
+            ctrl_consumers.setdefault(c, []).append(op)
+    return consumers, ctrl_consumers
+
+
 def _successors(op, consumers, ctrl_consumers):
     for t in op.outputs:
         yield from consumers.get(t, ())
@@ -79,13 +91,7 @@ def _convex(group: set, index: dict, consumers, ctrl_consumers) -> bool:
 def find_groups(rw: Rewriter, ops: list) -> list:
     """The fusion groups of ``ops``: lists of ops in topological order, the root last."""
     index = {op: i for i, op in enumerate(ops)}
-    consumers: dict = {}
-    ctrl_consumers: dict = {}
-    for op in ops:
-        for t in op._inputs:
-            consumers.setdefault(t, []).append(op)
-        for c in op._control_inputs:
-            ctrl_consumers.setdefault(c, []).append(op)
+    consumers, ctrl_consumers = readers(ops)
     ok = {op: fusible(rw, op) for op in ops}
     assigned: set = set()
     groups = []
@@ -154,13 +160,7 @@ def fuse(rw: Rewriter, ops: list) -> list:
     groups = find_groups(rw, ops)
     if not groups:
         return ops
-    consumers: dict = {}
-    ctrl_consumers: dict = {}
-    for op in ops:
-        for t in op._inputs:
-            consumers.setdefault(t, []).append(op)
-        for c in op._control_inputs:
-            ctrl_consumers.setdefault(c, []).append(op)
+    consumers, ctrl_consumers = readers(ops)
     fused_at = {}
     gone = set()
     for group in groups:
