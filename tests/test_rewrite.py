@@ -245,7 +245,8 @@ def test_rewriter_config_toggles():
     rc = tf.RewriterConfig(constant_folding=tf.RewriterConfig.OFF)
     assert not rc.enabled("constant_folding") and rc.enabled("remapping") and rc.enabled("memory_optimization")
     assert not tf.RewriterConfig(memory_optimization=tf.RewriterConfig.NO_MEM_OPT).enabled("memory_optimization")
-    assert not any(tf.RewriterConfig(disable_meta_optimizer=True).key())
+    assert not any(tf.RewriterConfig(disable_meta_optimizer=True).enabled(p) for p in tf.RewriterConfig.PASSES)
+    assert tf.RewriterConfig().key() != tf.RewriterConfig(remapping=tf.RewriterConfig.OFF).key()
     assert tf.RewriterConfig.ON == 1 and tf.RewriterConfig.AGGRESSIVE == 3
 
 

@@ -67,8 +67,10 @@ class RewriterConfig:
         return value != self.OFF
 
     def key(self) -> tuple:
-        """The passes that run, as a hashable key (part of a plan's cache key)."""
-        return tuple(self.enabled(p) for p in self.PASSES)
+        """The settings, as a hashable key (part of a plan's cache key: read on every run, so cheap)."""
+        return (self.disable_meta_optimizer, self.common_subgraph_elimination, self.constant_folding,
+                self.arithmetic_optimization, self.dependency_optimization, self.remapping,
+                self.memory_optimization)
 
     def __repr__(self):
         return f"RewriterConfig({', '.join(f'{p}={getattr(self, p)}' for p in self.PASSES)})"
