@@ -275,3 +275,14 @@ def test_rewrites_across_devices_and_through_sess_lower(scheduler):
     for v in (got, lowered):
         np.testing.assert_allclose(v[0], off[0], rtol=1e-6)
         np.testing.assert_allclose(v[1], off[1], rtol=1e-5)
+
+
+def test_a_cloned_stateful_op_keeps_the_users_state(capfd):
+    x = tf.placeholder(tf.float32, [2], name="x")
+    p = tf.Print(x * 1.0 + tf.constant(2.0) * tf.constant(0.0), [x], message="seen ", first_n=2)
+    y = p * 3.0
+    with tf.Session(config=config()) as sess:
+        for _ in range(2):
+            sess.run(y, {x: [1.0, 2.0]})
+        sess.run([y, p], {x: [1.0, 2.0]})  # a second plan: the same counter, already spent
+    assert capfd.readouterr().err.count("seen ") == 2

@@ -4,9 +4,9 @@ Rewrites never touch the user's Graph. A rewritten op is a *detached* :class:`Op
 at the user's graph (for seeds and error messages) but is not in ``graph.get_operations()`` and made
 no version bump. It keeps a back-reference ``_origin`` (the user's ops it stands for) and, when it
 replaces one op, that op's name and creating traceback, so a failing kernel names the user's op and
-line. An op whose inputs changed is *cloned* (same name, type, attrs, device): session state looked
-up by op name (random generators, variable slots through their VariableV2, which has no inputs and
-is never cloned) is unaffected.
+line. An op whose inputs changed is *cloned* (same name, type, attrs, device); its session state is
+still the user's op's: a clone's ``OpDef.bind`` is given the user's op (random generators, Print's
+counters, py_funcs), and VariableV2, whose slot is looked up by the op itself, is never cloned.
 
 :class:`Rewriter` holds what every pass needs:
 
@@ -24,6 +24,9 @@ new ops it needs. The op list after a pass is re-pruned by the caller, which dro
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
 
 import numpy as np
 
@@ -49,6 +52,10 @@ def detached_op(like: Operation, op_type: str, inputs: list, attrs: dict, name: 
     specs = specs if specs is not None else op.op_def.infer(op)
     op.outputs = [Tensor(op, i, s[0], s[1], len(s) > 2 and s[2]) for i, s in enumerate(specs)]
     return op
+
+
+def _bind_as(original: Operation, bind, op: Operation, state) -> dict:
+    return bind(original, state)
 
 
 def origin_of(op: Operation) -> tuple:
@@ -118,6 +125,11 @@ class Rewriter:
                             specs=[(t.dtype, t.shape, t._is_ref) for t in op.outputs])
         if hasattr(op, "_step_ops"):
             clone._step_ops = op._step_ops
+        user_op = origin_of(op)[-1]
+        if op.op_def.bind is not None and user_op.type == op.type:  # session state (Print's counter, a
+            # py_func) stays the user's op's
+            clone.op_def = dataclasses.replace(op.op_def, bind=functools.partial(_bind_as, user_op,
+                                                                                 op.op_def.bind))
         self.replace(op, clone.outputs, clone)
         if op in self.preserved:
             self.preserved.add(clone)
