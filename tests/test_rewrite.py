@@ -286,3 +286,17 @@ def test_a_cloned_stateful_op_keeps_the_users_state(capfd):
             sess.run(y, {x: [1.0, 2.0]})
         sess.run([y, p], {x: [1.0, 2.0]})  # a second plan: the same counter, already spent
     assert capfd.readouterr().err.count("seen ") == 2
+
+
+def test_fetching_ops_and_fully_folded_graphs():
+    x = tf.placeholder(tf.float32, [3], name="x")
+    y = tf.exp(x * 2.0) + 1.0
+    folded = tf.reduce_sum(tf.constant([1.0, 2.0]) * 3.0) + tf.constant(1.0)
+    vals, ops, names = run([y.op, folded, y], {x: [0.0, 1.0, 2.0]})
+    assert vals[0] is None and vals[1] == np.float32(10.0)
+    np.testing.assert_allclose(vals[2], np.exp(np.array([0.0, 2.0, 4.0], F32)) + 1, rtol=1e-6)
+    assert names[y.op.name] == "FusedElementwise" and names[folded.op.name] == "Const"
+    with tf.Session(config=config()) as sess:
+        assert sess.run(folded) == np.float32(10.0) and isinstance(sess.run(folded), np.float32)
+        first = sess.run(folded)
+        assert sess.run(folded) == first  # a fetched folded value is a copy: the next run is unaffected
