@@ -202,3 +202,18 @@ def test_values_still_needed_are_never_overwritten():
     for a, b, c in zip(got, expect, again):
         np.testing.assert_allclose(a, b, rtol=1e-6)
         np.testing.assert_allclose(c, b, rtol=1e-6)
+
+
+def test_blocks_split_over_threads_give_the_same_values(monkeypatch):
+    from dataflow.ops import parallel
+
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((1000, 300)).astype(F32)
+    b = rng.standard_normal((300,)).astype(F32)
+    program, outputs = _program()
+    fn = fused.compile_fused(program, outputs, (F32, F32, F32), (F32, np.float64))
+    y, z = fn(a, b, np.array(0.5, F32))
+    ry, rz = _reference(a, b, np.array(0.5, F32))
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(z, rz)

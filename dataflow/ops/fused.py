@@ -38,6 +38,7 @@ import numpy as np
 from ..framework import errors
 from ..framework.registry import OpDef, get, register
 from ..framework.tensor_shape import TensorShape
+from . import parallel
 
 BLOCK = 32 * 1024  # elements per block: 128 KiB of float32 per live buffer
 
@@ -227,21 +228,32 @@ def compile_fused(program: tuple, outputs: tuple, in_dtypes: tuple, out_dtypes: 
 
 
 def _blocks(block, inputs, outs, full: tuple, buffers: list) -> None:
-    """Run ``block`` over ``full``'s index space cut into runs of the axis where ~BLOCK elements fit."""
+    """Run ``block`` over ``full``'s index space cut into runs of the axis where ~BLOCK elements fit.
+
+    When that axis is the first, its range is split over the CPU thread pool as other kernels' rows are
+    (``parallel.run_rows``: off unless ``DATAFLOW_NUM_THREADS`` allows), each part with its own buffers.
+    """
     axis = 0
     while math.prod(full[axis + 1:]) > BLOCK:
         axis += 1
     inner = math.prod(full[axis + 1:])
     k = max(1, BLOCK // max(inner, 1))
     views = [np.broadcast_to(x, full) for x in inputs]
-    bufs = [np.empty((k,) + tuple(full[axis + 1:]), dt) for dt in buffers]
     n = full[axis]
-    for outer in np.ndindex(*full[:axis]):
-        for lo in range(0, n, k):
-            hi = min(lo + k, n)
+
+    def run(outer, start, stop):
+        bufs = [np.empty((k,) + tuple(full[axis + 1:]), dt) for dt in buffers]
+        for lo in range(start, stop, k):
+            hi = min(lo + k, stop)
             idx = outer + (slice(lo, hi),)
             part = bufs if hi - lo == k else [b[:hi - lo] for b in bufs]
             block(*[v[idx] for v in views], *[o[idx] for o in outs], *part)
+
+    if axis == 0:
+        parallel.run_rows(np, n, math.prod(full), lambda lo, hi: run((), lo, hi))
+        return
+    for outer in np.ndindex(*full[:axis]):
+        run(outer, 0, n)
 
 
 class StepError(Exception):
