@@ -300,3 +300,16 @@ def test_fetching_ops_and_fully_folded_graphs():
         assert sess.run(folded) == np.float32(10.0) and isinstance(sess.run(folded), np.float32)
         first = sess.run(folded)
         assert sess.run(folded) == first  # a fetched folded value is a copy: the next run is unaffected
+
+
+def test_waiting_for_a_bypassed_op_that_read_a_feed():
+    x = tf.placeholder(tf.float32, [2], name="x")
+    a = tf.placeholder(tf.float32, [2], name="a")
+    m = x * 1.0
+    inter = tf.exp(a * 1.0)
+    n = inter + 0.0
+    with tf.control_dependencies([m.op, n.op]):
+        z = tf.constant(3.0) * 2.0
+    # x fed; a not fed but `inter` is: no op may come to wait for the placeholders
+    vals, ops, _ = run(z, {x: [1.0, 2.0], inter: [5.0, 6.0]})
+    assert vals == 6.0 and "Exp" not in ops and "Placeholder" not in ops

@@ -54,6 +54,9 @@ def detached_op(like: Operation, op_type: str, inputs: list, attrs: dict, name: 
     return op
 
 
+NOTHING = object()  # what a replaced op maps to when ops waiting for it need wait for nothing
+
+
 def _bind_as(original: Operation, bind, op: Operation, state) -> dict:
     return bind(original, state)
 
@@ -118,7 +121,7 @@ class Rewriter:
         if any(t in self.fed for t in op.outputs) or op.type == "VariableV2":
             return op  # its outputs must stay the tensors that are fed (or the slot's owner)
         ins = [self.tensor(t) for t in op._inputs]
-        ctrls = list(dict.fromkeys(self.op(c) for c in op._control_inputs))
+        ctrls = [c for c in dict.fromkeys(self.op(c) for c in op._control_inputs) if c is not NOTHING]
         if all(a is b for a, b in zip(ins, op._inputs)) and ctrls == op._control_inputs:
             return op
         clone = detached_op(op, op.type, ins, dict(op.attrs), control_inputs=ctrls,
@@ -140,7 +143,9 @@ class Rewriter:
             if new is not old:
                 self.subst[old] = new
         if new_op is None and tensors:
-            new_op = tensors[0].op
+            # an op waiting for ``op`` now waits for what computes its value; for a fed value, nothing
+            t = tensors[0]
+            new_op = NOTHING if t in self.fed or t.op.type == "Placeholder" else t.op
         if new_op is not None and new_op is not op:
             self.opmap[op] = new_op
 
