@@ -97,3 +97,6 @@ from . import data, queue  # noqa: E402,F401
 from .ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue, count_up_to  # noqa: E402,F401
 from .ops.io_ops import (  # noqa: E402,F401
     FixedLengthRecordReader, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader)
+# graph rewrites, GraphDef export, dataflow.debug (issue 8, part 2)
+from . import debug  # noqa: E402,F401
+from .rewrite import RewriterConfig  # noqa: E402,F401

@@ -34,6 +34,8 @@ from ..framework import errors
 from ..framework.device import canonical_device
 from ..framework.graph import Operation, Tensor
 from ..framework.registry import Shared
+from .. import rewrite
+from ..rewrite.memory import reusable_inputs
 from .trace import Tracer
 
 _NO_CODE = {"Const", "NoOp", "Placeholder"}
@@ -147,6 +149,7 @@ class Segment:
 
     def _translate(self, exc, tb):
         op = self._failing_op(tb)
+        op = getattr(op, "_origin", (op,))[-1]  # a rewritten op: the user's op it stands for
         cls = errors.error_class_for(exc)
         msg = exc.message if isinstance(exc, errors.OpError) else f"{type(exc).__name__}: {exc}"
         if op is not None:
@@ -202,7 +205,7 @@ def _shared_holders(ops) -> dict:
 
 
 def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fed: set,
-             pass_refs: bool = False, tracer=None, lazy: set = frozenset()):
+             pass_refs: bool = False, tracer=None, lazy: set = frozenset(), reuse: bool = False):
     """Python source for one segment, compiled, with its line -> op map.
 
     ``params``: tensors the function takes, in order. ``outputs``: what it returns, in order: a
@@ -245,6 +248,8 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
     snap_expr: dict = {}
     out_set |= {t.op._inputs[0] for t in out_set if t in lazy}
     shared = _shared_holders(body_ops)
+    into = reusable_inputs(body_ops, last_use, out_set, set(params)) \
+        if reuse and tracer is None and spec.backend.xp is np else {}
     for n, op in enumerate(body_ops):
         opdef = op.op_def
         if opdef.kernel is None:
@@ -282,6 +287,10 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         elif tracer is None and op.type == "VariableV2":  # its kernel returns the slot bound to it
             ns[f"s{n}"] = ns[kname]()
             call = f"s{n}"
+        elif op in into:  # the output goes into a dead input's buffer
+            if opdef.xp_name is not None:
+                ns[kname] = getattr(np, opdef.xp_name)
+            call = f"{kname}({', '.join(args)}, out={args[into[op]]})"
         else:
             call = f"{kname}({', '.join(args)})"
         if not outs:
@@ -344,9 +353,16 @@ class Plan:
         fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
         self.ops = prune(fetch_tensors, target_ops, fed)
+        # graph rewrites (dataflow/rewrite): the ops that run, and what now computes each fetch
+        self.ops, fetch_targets = rewrite.optimize(self.ops, fetch_targets, fed, config)
+        self.fetch_targets = fetch_targets
+        fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
+        target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
+        reuse = rewrite.rewriter_config(config).enabled("memory_optimization")
         placement = place(self.ops, config)
         specs = segment(self.ops, placement)
         lazy = lazy_reads(self.ops, fed)
+        self.segment_ops = [s.ops for s in specs]  # what RunMetadata.partition_graphs shows
         self.segments: list[Segment] = []
         self.sources_code = []
         self.dsk: dict = {}
@@ -379,7 +395,7 @@ class Plan:
                                                                      for f in fetch_tensors
                                                                      if f.op in own and f not in fed]))
             seg, src = generate(s, key, params, outputs, state, fed, pass_refs=not self.single,
-                                tracer=self.tracer, lazy=lazy)
+                                tracer=self.tracer, lazy=lazy, reuse=reuse)
             self.segments.append(seg)
             self.sources_code.append(src)
             self.dsk[key] = (seg, *[key_of[t] for t in params]) if not self.single else \
