@@ -19,3 +19,13 @@ __all__ = ["AdadeltaOptimizer", "AdagradDAOptimizer", "AdagradOptimizer", "AdamO
            "exponential_decay", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
            "polynomial_decay", "create_global_step", "get_global_step", "get_or_create_global_step",
            "global_step", "GraphKeys"]
+
+# checkpoints (issue 10)
+from .saver import (
+    CheckpointReader, NewCheckpointReader, Saver, checkpoint_exists, generate_checkpoint_state_proto,
+    get_checkpoint_state, latest_checkpoint, list_variables, load_checkpoint, load_variable,
+    update_checkpoint_state)
+
+__all__ += ["CheckpointReader", "NewCheckpointReader", "Saver", "checkpoint_exists",
+            "generate_checkpoint_state_proto", "get_checkpoint_state", "latest_checkpoint", "list_variables",
+            "load_checkpoint", "load_variable", "update_checkpoint_state"]
