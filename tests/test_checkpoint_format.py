@@ -147,7 +147,7 @@ def test_every_truncation_is_data_loss(tmp_path):
 
 def _rewrite_entry(prefix, name, **changes):
     table = sstable.read_table(open(prefix + ".index", "rb").read(), "x")
-    entry = io.BundleEntryProto.FromString(table[name.encode()])
+    entry = io.protos().BundleEntryProto.FromString(table[name.encode()])
     for field, value in changes.items():
         if field == "shape":
             del entry.shape.dim[:]

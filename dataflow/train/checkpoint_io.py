@@ -29,21 +29,22 @@ import os
 import posixpath
 import uuid
 
+import functools
+import types
+
 import fsspec
-import google_crc32c
 import numpy as np
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
-from tensorboard.compat.proto import tensor_shape_pb2, types_pb2, versions_pb2
 
 from ..framework import dtypes
 from ..framework.errors import DataLossError, NotFoundError, UnimplementedError
-from .sstable import build_table, masked_crc32c, read_table, unmask_crc32c
-
-# ---- protos -----------------------------------------------------------------------------------
-_F = descriptor_pb2.FieldDescriptorProto
+from .sstable import build_table, crc32c, masked_crc32c, read_table, unmask_crc32c
 
 
+# ---- protos (built on first use: protobuf and tensorboard are imported lazily) -----------------
 def _message(name, fields):
+    from google.protobuf import descriptor_pb2
+
+    _F = descriptor_pb2.FieldDescriptorProto
     msg = descriptor_pb2.DescriptorProto(name=name)
     for number, (fname, ftype, label, type_name) in enumerate(fields, start=1):
         if fname is None:
@@ -54,7 +55,15 @@ def _message(name, fields):
     return msg
 
 
-def _declare():
+@functools.lru_cache(maxsize=None)
+def protos():
+    """The message classes BundleHeaderProto, BundleEntryProto, CheckpointState (and ``text_format``)."""
+    try:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+        from tensorboard.compat.proto import tensor_shape_pb2, types_pb2, versions_pb2
+    except ImportError as e:
+        raise ImportError(f"Checkpoints need the protobuf and tensorboard packages: pip install tensorboard ({e})")
+    _F = descriptor_pb2.FieldDescriptorProto
     file = descriptor_pb2.FileDescriptorProto(
         name="dataflow/checkpoint.proto", package="dataflow.checkpoint", syntax="proto3",
         dependency=[tensor_shape_pb2.DESCRIPTOR.name, types_pb2.DESCRIPTOR.name, versions_pb2.DESCRIPTOR.name])
@@ -83,19 +92,24 @@ def _declare():
         pool.FindFileByName(file.name)
     except KeyError:
         pool.AddSerializedFile(file.SerializeToString())
-    return tuple(message_factory.GetMessageClass(pool.FindMessageTypeByName(f"dataflow.checkpoint.{n}"))
-                 for n in ("BundleHeaderProto", "BundleEntryProto", "CheckpointState"))
+    classes = {n: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"dataflow.checkpoint.{n}"))
+               for n in ("BundleHeaderProto", "BundleEntryProto", "CheckpointState")}
+    return types.SimpleNamespace(text_format=text_format, VersionDef=versions_pb2.VersionDef, **classes)
 
 
-BundleHeaderProto, BundleEntryProto, CheckpointState = _declare()
+# TensorFlow's DataType enum (types.proto) and its names in error messages
+_TO_ENUM = {dtypes.float32: (1, "float"), dtypes.float64: (2, "double"), dtypes.int32: (3, "int32"),
+            dtypes.uint8: (4, "uint8"), dtypes.int16: (5, "int16"), dtypes.int8: (6, "int8"),
+            dtypes.complex64: (8, "complex64"), dtypes.int64: (9, "int64"), dtypes.bool_: (10, "bool"),
+            dtypes.uint16: (17, "uint16"), dtypes.complex128: (18, "complex128"), dtypes.float16: (19, "half"),
+            dtypes.uint32: (22, "uint32"), dtypes.uint64: (23, "uint64")}
+_FROM_ENUM = {v[0]: k for k, v in _TO_ENUM.items()}
+DT_STRING = 7
 
-_TO_ENUM = {dtypes.float16: types_pb2.DT_HALF, dtypes.float32: types_pb2.DT_FLOAT,
-            dtypes.float64: types_pb2.DT_DOUBLE, dtypes.int8: types_pb2.DT_INT8, dtypes.int16: types_pb2.DT_INT16,
-            dtypes.int32: types_pb2.DT_INT32, dtypes.int64: types_pb2.DT_INT64, dtypes.uint8: types_pb2.DT_UINT8,
-            dtypes.uint16: types_pb2.DT_UINT16, dtypes.uint32: types_pb2.DT_UINT32,
-            dtypes.uint64: types_pb2.DT_UINT64, dtypes.bool_: types_pb2.DT_BOOL,
-            dtypes.complex64: types_pb2.DT_COMPLEX64, dtypes.complex128: types_pb2.DT_COMPLEX128}
-_FROM_ENUM = {v: k for k, v in _TO_ENUM.items()}
+
+def tf_dtype_name(dtype) -> str:
+    """TensorFlow's name of a dtype in error messages (``float``, ``double``, ``int64``...)."""
+    return _TO_ENUM[dtypes.as_dtype(dtype)][1]
 
 
 def dtype_enum(dtype) -> int:
@@ -103,7 +117,7 @@ def dtype_enum(dtype) -> int:
     dtype = dtypes.as_dtype(dtype)
     if dtype not in _TO_ENUM:
         raise UnimplementedError(None, None, f"Checkpoints of {dtype.name} tensors are not supported")
-    return _TO_ENUM[dtype]
+    return _TO_ENUM[dtype][0]
 
 
 # ---- files on fsspec --------------------------------------------------------------------------
@@ -186,14 +200,14 @@ def write_bundle(prefix: str, tensors: dict) -> None:
         arr = np.asarray(tensors[name])
         enum = dtype_enum(dtypes.as_dtype(arr.dtype))
         raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-        entry = BundleEntryProto(dtype=enum, shard_id=0, offset=offset, size=len(raw),
+        entry = protos().BundleEntryProto(dtype=enum, shard_id=0, offset=offset, size=len(raw),
                                  crc32c=masked_crc32c(raw))
         for d in arr.shape:
             entry.shape.dim.add(size=d)
         chunks.append(raw)
         entries.append((name.encode(), entry.SerializeToString()))
         offset += len(raw)
-    header = BundleHeaderProto(num_shards=1, endianness=0, version=versions_pb2.VersionDef(producer=1))
+    header = protos().BundleHeaderProto(num_shards=1, endianness=0, version=protos().VersionDef(producer=1))
     write_atomic(data_file(prefix), chunks)
     write_atomic(index_file(prefix), [build_table([(b"", header.SerializeToString())] + entries)])
 
@@ -232,9 +246,9 @@ class BundleReader:
         table = read_table(read_bytes(self._index_name), self._index_name)
         self.entries: dict[str, object] = {}
         try:
-            header = BundleHeaderProto.FromString(table.pop(b"", b""))
+            header = protos().BundleHeaderProto.FromString(table.pop(b"", b""))
             for key, value in table.items():
-                self.entries[key.decode()] = BundleEntryProto.FromString(value)
+                self.entries[key.decode()] = protos().BundleEntryProto.FromString(value)
         except Exception as e:  # a decode error of a crc-valid index: written by something else
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: {e}") from None
         if header.endianness != 0:
@@ -253,7 +267,7 @@ class BundleReader:
 
     def dtype(self, name: str):
         enum = self._entry(name).dtype
-        if enum == types_pb2.DT_STRING:
+        if enum == DT_STRING:
             raise UnimplementedError(None, None, f"{self.prefix}: string tensor {name} is not supported")
         if enum not in _FROM_ENUM:
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor "
@@ -287,7 +301,7 @@ class BundleReader:
             raise self._loss(name, shard, f"bytes [{entry.offset}, {entry.offset + entry.size}) are past the "
                                           f"end of the file ({len(data)} bytes): truncated?")
         raw = data[entry.offset:entry.offset + entry.size]
-        if google_crc32c.value(raw) != unmask_crc32c(entry.crc32c):
+        if crc32c(raw) != unmask_crc32c(entry.crc32c):
             raise self._loss(name, shard, "crc32c mismatch")
         return np.frombuffer(raw, dtype=npd).astype(npd.newbyteorder("="), copy=True).reshape(shape)
 
@@ -304,12 +318,13 @@ def write_state(directory: str, model_checkpoint_path: str, all_model_checkpoint
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths = [p for p in paths if p != model_checkpoint_path] + [model_checkpoint_path]
-    state = CheckpointState(model_checkpoint_path=model_checkpoint_path, all_model_checkpoint_paths=paths)
+    state = protos().CheckpointState(model_checkpoint_path=model_checkpoint_path,
+                                     all_model_checkpoint_paths=paths)
     if all_model_checkpoint_timestamps is not None:
         state.all_model_checkpoint_timestamps.extend(all_model_checkpoint_timestamps)
     if last_preserved_timestamp is not None:
         state.last_preserved_timestamp = last_preserved_timestamp
-    write_atomic(state_file(directory, latest_filename), [text_format.MessageToString(state).encode()])
+    write_atomic(state_file(directory, latest_filename), [protos().text_format.MessageToString(state).encode()])
 
 
 def read_state(directory: str, latest_filename: str | None = None):
@@ -317,8 +332,9 @@ def read_state(directory: str, latest_filename: str | None = None):
     url = state_file(directory, latest_filename)
     if not exists(url):
         return None
+    text_format = protos().text_format
     try:
-        state = text_format.Parse(read_bytes(url).decode(), CheckpointState())
+        state = text_format.Parse(read_bytes(url).decode(), protos().CheckpointState())
     except (text_format.ParseError, UnicodeDecodeError) as e:
         raise DataLossError(None, None, f"Corrupted checkpoint state file {url}: {e}") from None
     if not state.model_checkpoint_path:

@@ -17,7 +17,6 @@ import os
 import time
 
 import numpy as np
-from tensorboard.compat.proto import types_pb2
 
 from ..framework import dtypes
 from ..framework.errors import InvalidArgumentError, NotFoundError
@@ -46,10 +45,6 @@ def _as_var_dict(var_list) -> dict:
             raise ValueError(f"At least two variables have the same name: {name}")
         out[name] = v
     return out
-
-
-def _tf_dtype_name(dtype) -> str:
-    return types_pb2.DataType.Name(io.dtype_enum(dtype))[3:].lower()
 
 
 def _shape_str(shape) -> str:
@@ -236,8 +231,8 @@ class Saver:
             want, have = dtypes.as_dtype(var.dtype).base_dtype, reader.dtype(name)
             if want is not have:
                 raise InvalidArgumentError(None, None, f"{_RESTORE_HINT}tensor_name = {name}; expected dtype "
-                                                       f"{_tf_dtype_name(want)} does not equal original dtype "
-                                                       f"{_tf_dtype_name(have)}")
+                                                       f"{io.tf_dtype_name(want)} does not equal original dtype "
+                                                       f"{io.tf_dtype_name(have)}")
             shape = var.shape
             if shape.is_fully_defined() and tuple(value.shape) != tuple(shape.as_list()):
                 if self._reshape and value.size == shape.num_elements():
@@ -283,7 +278,7 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path, all_model_c
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
-    state = io.CheckpointState(model_checkpoint_path=model_checkpoint_path, all_model_checkpoint_paths=paths)
+    state = io.protos().CheckpointState(model_checkpoint_path=model_checkpoint_path, all_model_checkpoint_paths=paths)
     state.all_model_checkpoint_timestamps.extend(all_model_checkpoint_timestamps or [])
     if last_preserved_timestamp is not None:
         state.last_preserved_timestamp = last_preserved_timestamp

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import struct
 
-import google_crc32c
-
 from ..framework.errors import DataLossError
 
 MAGIC = 0xDB4775248B80FB57
@@ -37,9 +35,18 @@ RESTART_INTERVAL = 16
 _MASK_DELTA = 0xA282EAD8
 
 
+def crc32c(data: bytes) -> int:
+    """The crc32c (Castagnoli) of ``data``, by google-crc32c (imported on first use)."""
+    try:
+        import google_crc32c
+    except ImportError:
+        raise ImportError("Checkpoints need google-crc32c: pip install google-crc32c") from None
+    return google_crc32c.value(bytes(data))
+
+
 def masked_crc32c(data: bytes) -> int:
     """LevelDB's and TFRecord's masked crc32c: the crc rotated right by 15 bits plus a constant."""
-    crc = google_crc32c.value(data)
+    crc = crc32c(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
