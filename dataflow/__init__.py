@@ -80,3 +80,5 @@ from .ops.math_more import div_no_nan, log_sigmoid, scalar_mul  # noqa: E402,F40
 from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
+# graph rewrites, GraphDef export, dataflow.debug (issue 8, part 2)
+from . import debug  # noqa: E402,F401
