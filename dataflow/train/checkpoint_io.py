@@ -35,7 +35,7 @@ import types
 import fsspec
 import numpy as np
 
-from ..framework import dtypes
+from ..framework import dtypes, graph_def
 from ..framework.errors import DataLossError, NotFoundError, UnimplementedError
 from .sstable import build_table, crc32c, masked_crc32c, read_table, unmask_crc32c
 
@@ -92,32 +92,35 @@ def protos():
         pool.FindFileByName(file.name)
     except KeyError:
         pool.AddSerializedFile(file.SerializeToString())
-    classes = {n: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"dataflow.checkpoint.{n}"))
+    make = getattr(message_factory, "GetMessageClass", None) or message_factory.MessageFactory(pool).GetPrototype
+    classes = {n: make(pool.FindMessageTypeByName(f"dataflow.checkpoint.{n}"))
                for n in ("BundleHeaderProto", "BundleEntryProto", "CheckpointState")}
-    return types.SimpleNamespace(text_format=text_format, VersionDef=versions_pb2.VersionDef, **classes)
+    return types.SimpleNamespace(text_format=text_format, VersionDef=versions_pb2.VersionDef,
+                                 DataType=types_pb2.DataType, **classes)
 
 
-# TensorFlow's DataType enum (types.proto) and its names in error messages
-_TO_ENUM = {dtypes.float32: (1, "float"), dtypes.float64: (2, "double"), dtypes.int32: (3, "int32"),
-            dtypes.uint8: (4, "uint8"), dtypes.int16: (5, "int16"), dtypes.int8: (6, "int8"),
-            dtypes.complex64: (8, "complex64"), dtypes.int64: (9, "int64"), dtypes.bool_: (10, "bool"),
-            dtypes.uint16: (17, "uint16"), dtypes.complex128: (18, "complex128"), dtypes.float16: (19, "half"),
-            dtypes.uint32: (22, "uint32"), dtypes.uint64: (23, "uint64")}
-_FROM_ENUM = {v[0]: k for k, v in _TO_ENUM.items()}
-DT_STRING = 7
-
-
-def tf_dtype_name(dtype) -> str:
-    """TensorFlow's name of a dtype in error messages (``float``, ``double``, ``int64``...)."""
-    return _TO_ENUM[dtypes.as_dtype(dtype)][1]
+DT_STRING = 7  # types.proto; strings are stored in another layout, not supported here
 
 
 def dtype_enum(dtype) -> int:
     """The ``DataType`` enum value of a dataflow dtype (numeric and bool dtypes only)."""
     dtype = dtypes.as_dtype(dtype)
-    if dtype not in _TO_ENUM:
-        raise UnimplementedError(None, None, f"Checkpoints of {dtype.name} tensors are not supported")
-    return _TO_ENUM[dtype][0]
+    if dtype is dtypes.string:
+        raise UnimplementedError(None, None, "Checkpoints of string tensors are not supported")
+    return graph_def.dtype_enum(dtype)
+
+
+def dtype_from_enum(enum: int):
+    """The dtype of a ``DataType`` enum value, or None for one we do not know."""
+    try:
+        return graph_def.dtype_from_enum(enum)
+    except (KeyError, ValueError):
+        return None
+
+
+def tf_dtype_name(dtype) -> str:
+    """TensorFlow's ``DataTypeString`` of a dtype (``float``, ``double``, ``int64``...)."""
+    return protos().DataType.Name(dtype_enum(dtype))[3:].lower()
 
 
 # ---- files on fsspec --------------------------------------------------------------------------
@@ -269,10 +272,11 @@ class BundleReader:
         enum = self._entry(name).dtype
         if enum == DT_STRING:
             raise UnimplementedError(None, None, f"{self.prefix}: string tensor {name} is not supported")
-        if enum not in _FROM_ENUM:
+        dtype = dtype_from_enum(enum)
+        if dtype is None or dtype is dtypes.string:
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor "
                                             f"{name} has an invalid dtype enum {enum}")
-        return _FROM_ENUM[enum]
+        return dtype
 
     def shape(self, name: str) -> list:
         dims = [d.size for d in self._entry(name).shape.dim]
