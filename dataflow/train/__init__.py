@@ -29,3 +29,6 @@ from .saver import (
 __all__ += ["CheckpointReader", "NewCheckpointReader", "Saver", "checkpoint_exists",
             "generate_checkpoint_state_proto", "get_checkpoint_state", "latest_checkpoint", "list_variables",
             "load_checkpoint", "load_variable", "update_checkpoint_state"]
+
+from ..summary import FileWriter as SummaryWriter  # noqa: E402  (TF 0.x's name)
+__all__ += ["SummaryWriter"]
