@@ -63,7 +63,7 @@ def _run_metadata_proto(run_metadata):
             d.node_stats.add(node_name=n.node_name, all_start_micros=n.all_start_micros,
                              op_start_rel_micros=n.op_start_rel_micros, op_end_rel_micros=n.op_end_rel_micros,
                              all_end_rel_micros=n.all_end_rel_micros, timeline_label=n.timeline_label,
-                             thread_id=n.thread_id)
+                             thread_id=n.thread_id & 0xFFFFFFFF)  # a uint32 in the proto
     for g in getattr(run_metadata, "partition_graphs", None) or []:
         out.partition_graphs.add().CopyFrom(g)
     return out
