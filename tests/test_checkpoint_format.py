@@ -117,32 +117,30 @@ def _read_all(prefix):
     return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()}
 
 
-def test_every_flipped_byte_is_data_loss(tmp_path):
+def _flips(original):
+    for i in range(len(original)):
+        for bit in (0x01, 0x80):
+            bad = bytearray(original)
+            bad[i] ^= bit
+            yield bytes(bad)
+
+
+def _truncations(original):
+    return (original[:n] for n in range(len(original)))
+
+
+@pytest.mark.parametrize("damages", [_flips, _truncations])
+def test_every_damaged_byte_is_data_loss(tmp_path, damages):
     prefix = _copy(tmp_path)
     for suffix in (".index", ".data-00000-of-00001"):
         path = prefix + suffix
         original = open(path, "rb").read()
-        for i in range(len(original)):
-            for bit in (0x01, 0x80):
-                bad = bytearray(original)
-                bad[i] ^= bit
-                open(path, "wb").write(bytes(bad))
-                with pytest.raises(tf.errors.DataLossError, match=os.path.basename(path)):
-                    _read_all(prefix)
-        open(path, "wb").write(original)
-    assert set(_read_all(prefix)) == {"dense/kernel", "dense/bias", "global_step"}
-
-
-def test_every_truncation_is_data_loss(tmp_path):
-    prefix = _copy(tmp_path)
-    for suffix in (".index", ".data-00000-of-00001"):
-        path = prefix + suffix
-        original = open(path, "rb").read()
-        for n in range(len(original)):
-            open(path, "wb").write(original[:n])
+        for bad in damages(original):
+            open(path, "wb").write(bad)
             with pytest.raises(tf.errors.DataLossError, match=os.path.basename(path)):
                 _read_all(prefix)
         open(path, "wb").write(original)
+    assert set(_read_all(prefix)) == {"dense/kernel", "dense/bias", "global_step"}
 
 
 def _rewrite_entry(prefix, name, **changes):
