@@ -82,6 +82,7 @@ from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 # graph rewrites, GraphDef export, dataflow.debug (issue 8, part 2)
 from . import debug  # noqa: E402,F401
+from .rewrite import RewriterConfig  # noqa: E402,F401
 # summaries and TF 0.x summary names (issue 10)
 from . import summary  # noqa: E402,F401
 from .ops.summary_ops import (  # noqa: E402,F401

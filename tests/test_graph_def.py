@@ -93,3 +93,18 @@ def test_timeline_writes_a_chrome_trace(tmp_path):
     assert any(e.get("args", {}).get("name") == "e" for e in events)
     with pytest.raises(ValueError, match="FULL_TRACE"):
         tf.debug.timeline(tf.RunMetadata(), str(path))
+
+
+def test_partition_graphs_export_fused_ops_and_parse_back():
+    x = tf.placeholder(tf.float32, [4], name="x")
+    y = tf.tanh(x * 2.0, name="y")
+    meta = tf.RunMetadata()
+    with tf.Session() as sess:
+        sess.run(y, {x: np.ones(4)}, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
+                 run_metadata=meta)
+    (gd,) = [graph_pb2.GraphDef.FromString(g.SerializeToString()) for g in meta.partition_graphs]
+    node = _nodes(gd)["y"]
+    assert node.op == "FusedElementwise" and "Tanh" in node.attr["program"].s.decode()
+    assert list(node.attr["outputs"].list.i) == [1]
+    assert [dtype_from_enum(t) for t in node.attr["out_types"].list.type] == [tf.float32]
+    assert node.input[0] == "x" and '"y" [label="y\\nFusedElementwise"];' in tf.debug.to_dot(gd)
