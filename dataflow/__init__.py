@@ -100,3 +100,8 @@ from .ops.io_ops import (  # noqa: E402,F401
 # graph rewrites, GraphDef export, dataflow.debug (issue 8, part 2)
 from . import debug  # noqa: E402,F401
 from .rewrite import RewriterConfig  # noqa: E402,F401
+# summaries and TF 0.x summary names (issue 10)
+from . import summary  # noqa: E402,F401
+from .ops.summary_ops import (  # noqa: E402,F401
+    audio_summary, histogram_summary, image_summary, merge_all_summaries, scalar_summary)
+from .ops.summary_ops import merge as merge_summary  # noqa: E402,F401

@@ -15,3 +15,4 @@ from . import data_flow_ops  # noqa: F401,E402
 from . import iterator_ops  # noqa: F401,E402
 from . import io_ops  # noqa: F401,E402
 from . import fused  # noqa: F401,E402  (FusedElementwise: made by dataflow/rewrite, never by users)
+from . import summary_ops  # noqa: F401,E402
