@@ -114,9 +114,12 @@ def _aggregate(grads: list) -> Tensor | None:
 def _rule_for(op: Operation):
     override = getattr(op, "_gradient_override", None)
     if override is not None:
-        if override not in registry.GRADIENT_OVERRIDES:
+        if override in registry.GRADIENT_OVERRIDES:
+            return registry.GRADIENT_OVERRIDES[override]
+        builtin = registry.OP_DEFS.get(override)  # a built-in op type's rule ({"Round": "Identity"})
+        if builtin is None or (builtin.grad is None and builtin.differentiable):
             raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {override})")
-        return registry.GRADIENT_OVERRIDES[override]
+        return builtin.grad
     custom = getattr(op, "_custom_gradient", None)
     if custom is not None:
         return custom

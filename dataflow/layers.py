@@ -28,7 +28,7 @@ import numpy as np
 from .framework import dtypes
 from .framework.graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor, get_default_graph, name_scope
 from .framework.tensor_shape import TensorShape
-from .ops import array, conv, init_ops, math, nn_ops
+from .ops import array, conv, gather, init_ops, math, nn_ops
 from .ops.linalg import matmul
 from .ops.variable_scope import get_variable, variable_scope
 
@@ -78,7 +78,17 @@ def _select_training(training, if_true, if_false):
     if isinstance(training, (bool, np.bool_)):
         return if_true() if training else if_false()
     training = convert_to_tensor(training, dtype=dtypes.bool_)
-    return math.where_v2(training, if_true(), if_false())
+    return _switch(training, if_true(), if_false())
+
+
+def _switch(flag: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``a`` if the scalar bool ``flag`` else ``b``, with the merged static shape of ``a`` and ``b``.
+
+    NOTE: TF's smart_cond merges the two branches' shapes; SelectV2 would broadcast them with the flag,
+    whose rank is unknown when it is an unshaped placeholder, and so lose the shape. TF1's Select (a
+    scalar condition picks a whole input) has the branches' shape whatever the flag's.
+    """
+    return gather.select(flag, a, b)
 
 
 def _dropout(x: Tensor, rate, noise_shape, seed, training) -> Tensor:
@@ -474,11 +484,11 @@ class BatchNormalization(Layer):
             # NOTE: TF's moving-average update: moving -= (moving - batch) * (1 - momentum)
             new = moving.value() - (moving.value() - batch) * decay
             if flag is not None:
-                new = math.where_v2(flag, new, moving.value())
+                new = _switch(flag, new, moving.value())
             self.add_update(moving.assign(new).op)
         if flag is None:
             return y
-        return math.where_v2(flag, y, normalize(inputs, False)[0])
+        return _switch(flag, y, normalize(inputs, False)[0])
 
 
 # ---- the functional forms -------------------------------------------------------------------------------

@@ -227,8 +227,11 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         logits = _floating(logits, "logits")
         labels = convert_to_tensor(labels, dtype=logits.dtype)
         axis = _axis(dim if axis is None else axis, logits)
+        lr, gr = labels.shape.ndims, logits.shape.ndims
+        if lr is not None and gr is not None and lr != gr and axis == gr - 1:
+            return _xent_as_matrices(labels, logits, scope)
         if logits.shape.ndims == 2 and axis == 1 and labels.shape.ndims == 2 and \
-                labels.shape.is_compatible_with(logits.shape):
+                labels.shape.is_compatible_with(logits.shape) and labels.shape[0].value != 1:
             return fused_xent(logits, labels, scope)  # TF's fused op: the common case, in one op
         s = _shifted(logits, axis)
         lse = log(reduce_sum(exp(s), axis, keepdims=True))
@@ -237,6 +240,27 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         # softmax * sum(labels) - labels; d/dlabels is lse - s = -log_softmax, as TF.
         lse_c = stop_gradient(lse)
         return add(reduce_sum(labels * (lse_c - s), axis), squeeze(lse - lse_c, [axis]), name=scope)
+
+
+def _xent_as_matrices(labels: Tensor, logits: Tensor, scope: str) -> Tensor:
+    """TF's route when labels and logits differ in rank: both flattened to ``[rows, classes]`` matrices
+    (rows broadcast, as TF's kernel: labels ``[1, N, C]`` against logits ``[N, C]``), the cost reshaped to
+    ``logits.shape[:-1]``."""
+    classes = logits.shape[-1].value if logits.shape[-1].value is not None else labels.shape[-1].value
+    if classes is None:
+        classes = shape_of(logits)[-1]
+    lab2 = reshape(labels, concat([[-1], [classes]], 0) if isinstance(classes, Tensor) else [-1, classes])
+    log2 = reshape(logits, concat([[-1], [classes]], 0) if isinstance(classes, Tensor) else [-1, classes])
+    cost = softmax_cross_entropy_with_logits_v2(lab2, log2, axis=1)
+    out = logits.shape.as_list()[:-1]
+    if all(d is not None for d in out):
+        cost = reshape(cost, out, name=scope)
+    else:
+        from .indexing import strided_slice
+
+        cost = reshape(cost, strided_slice(shape_of(logits), [0], [-1], [1]), name=scope)
+        cost.set_shape(out)
+    return cost
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None,

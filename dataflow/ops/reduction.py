@@ -220,6 +220,18 @@ def sum_leading(xp, x, axes):
 _ones: dict = {}  # (rows, dtype char) -> a read-only vector of ones (NumPy)
 
 
+def _empty_extremum(xp, x, fn: str, axis, keepdims: bool):
+    """Max/Min of an empty array: TF's identity (the lowest value for max, the highest for min)."""
+    if x.dtype.kind == "f":
+        init = -np.inf if fn == "max" else np.inf
+    elif x.dtype.kind == "b":
+        init = fn == "min"
+    else:
+        info = np.iinfo(x.dtype)
+        init = info.min if fn == "max" else info.max
+    return getattr(xp, fn)(x, axis=axis, keepdims=keepdims, initial=init)
+
+
 def _reduction(name, fn):
     # NOTE: NumPy would widen int32 sums and products to int64; TF keeps the input dtype
     if fn == "sum":
@@ -232,6 +244,11 @@ def _reduction(name, fn):
     elif fn == "prod":
         def kernel(xp, x, *, axis, keepdims):
             return getattr(xp, fn)(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    elif fn in ("max", "min"):
+        def kernel(xp, x, *, axis, keepdims):
+            if x.size == 0:  # as TF: the identity of the reduction (-inf for max), not an error
+                return _empty_extremum(xp, x, fn, axis, keepdims)
+            return getattr(xp, fn)(x, axis=axis, keepdims=keepdims)
     else:
         def kernel(xp, x, *, axis, keepdims):
             return getattr(xp, fn)(x, axis=axis, keepdims=keepdims)

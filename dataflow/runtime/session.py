@@ -184,6 +184,12 @@ def _feed_checker(tensor: Tensor):
                 src = np.asarray(value)
             except Exception as e:
                 raise bad(f"Cannot feed {value!r} to tensor {tensor.name}: {e}") from None
+            if src.dtype.kind in "OSU" and npd.kind in "biufc":  # as TF: numeric strings, object numbers
+                try:
+                    src = src.astype(npd)
+                except (TypeError, ValueError) as e:
+                    raise bad(f"Cannot feed {value!r} to tensor '{tensor.name}' of dtype {tensor.dtype.name}: "
+                              f"{e}") from None
             if src.dtype.kind in "OSUV" or (src.dtype != npd and not np.can_cast(src.dtype, npd, "same_kind")
                                              and not (src.dtype.kind in "biu" and npd.kind in "fc")
                                              and not _integral_fits(src, npd)):
@@ -359,10 +365,26 @@ class Session:
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
             if not isinstance(t, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is not a Tensor")
+            if not self.graph.is_feedable(t):
+                raise ValueError(f"Tensor {t.name} may not be fed.")
             feeds.append(t)
         plan = Plan(flat, feeds, builder, self._state, self.config, self._scheduler, trace)
         plan.checkers = [_feed_checker(t) for t in feeds]
         return plan
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function running ``fetches`` with its positional arguments fed to ``feed_list`` (TF's
+        ``Session.make_callable``); with ``accept_options`` it takes ``options`` and ``run_metadata``."""
+        feed_list = list(feed_list or [])
+
+        def call(*args, options=None, run_metadata=None):
+            if len(args) != len(feed_list):
+                raise TypeError(f"Expected {len(feed_list)} feed arguments, got {len(args)}")
+            return self.run(fetches, dict(zip(feed_list, args)), options, run_metadata)
+
+        if accept_options:
+            return call
+        return lambda *args: call(*args)
 
     def lower(self, fetches, feed_dict=None) -> "LoweredRun":
         """The Dask graph one ``run(fetches, feed_dict)`` executes, as a Dask collection.

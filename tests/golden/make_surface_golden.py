@@ -1,0 +1,75 @@
+"""Golden values for issue 13 (TF1 surface gaps), made by the real TensorFlow.
+
+Run from the repository root with the TensorFlow virtualenv (dataflow never imports TensorFlow)::
+
+    TF_ENABLE_ONEDNN_OPTS=0 /work/tfvenv/bin/python tests/golden/make_surface_golden.py
+
+It writes ``tests/golden/surface.npz``: every input is drawn from a fixed NumPy seed and stored next to
+TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes):
+
+- ``xent/``: softmax_cross_entropy_with_logits_v2 with labels [1, N, 7] against logits [N, 7].
+- ``ema/``: ExponentialMovingAverage(decay=0.9, num_updates=step) over three assigns and applies.
+- ``rnn/``: cells with fixed weights (BasicRNNCell, BasicLSTMCell, LSTMCell with peepholes, projection and
+  clipping, GRUCell, MultiRNNCell) run by static_rnn and dynamic_rnn (with sequence_length), their
+  outputs, final states and gradients with respect to the inputs and every weight.
+"""
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+tf.disable_v2_behavior()
+OUT = {}
+
+
+def session():
+    return tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1))
+
+
+def xent():
+    rng = np.random.RandomState(0)
+    labels = rng.rand(1, 3, 7).astype(np.float32)
+    logits = rng.randn(3, 7).astype(np.float32)
+    with tf.Graph().as_default():
+        lab, lg = tf.constant(labels), tf.constant(logits)
+        cost = tf.nn.softmax_cross_entropy_with_logits_v2(labels=lab, logits=lg)
+        g_lab, g_lg = tf.gradients(cost, [lab, lg])
+        with session() as s:
+            c, a, b = s.run([cost, g_lab, g_lg])
+    OUT.update({"xent/labels": labels, "xent/logits": logits, "xent/cost": c, "xent/d_labels": a,
+                "xent/d_logits": b})
+
+
+def ema():
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0, name="v")
+        w = tf.Variable([1.0, 2.0], name="w")
+        step = tf.Variable(0, trainable=False, name="step")
+        ema = tf.train.ExponentialMovingAverage(0.9, num_updates=step)
+        apply = ema.apply([v, w])
+        vals = []
+        with session() as s:
+            s.run(tf.global_variables_initializer())
+            for i, (nv, nw) in enumerate([(2.0, [3.0, 1.0]), (5.0, [0.0, 0.0]), (-1.0, [4.0, 4.0])]):
+                s.run([v.assign(nv), w.assign(nw), step.assign(i * 10)])
+                s.run(apply)
+                vals.append(np.concatenate([[s.run(ema.average(v))], s.run(ema.average(w))]))
+        OUT["ema/values"] = np.array(vals, np.float32)
+        OUT["ema/names"] = np.array([ema.average_name(v), ema.average(w).op.name])
+
+
+if __name__ == "__main__":
+    xent()
+    ema()
+    try:
+        import rnn_golden  # noqa: E402  (the rnn section, next to this file)
+    except ImportError:
+        rnn_golden = None
+    if rnn_golden is not None:
+        OUT.update(rnn_golden.make(tf, session))
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "surface.npz")
+    np.savez(path, **OUT)
+    print("wrote", path, "with", len(OUT), "arrays; tensorflow", tf.__version__)
