@@ -2,7 +2,9 @@
 
 Run from the repository root with the TensorFlow virtualenv (dataflow never imports TensorFlow)::
 
-    TF_ENABLE_ONEDNN_OPTS=0 /work/tfvenv/bin/python tests/golden/make_surface_golden.py
+    TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 /work/tfvenv/bin/python tests/golden/make_surface_golden.py
+
+(``pip install tf_keras`` there: TF 2.21 has the TF1 RNN cells only with Keras 2.)
 
 It writes ``tests/golden/surface.npz``: every input is drawn from a fixed NumPy seed and stored next to
 TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes):
@@ -19,6 +21,7 @@ import os
 import numpy as np
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
