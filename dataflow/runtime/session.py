@@ -209,6 +209,19 @@ def _feed_checker(tensor: Tensor):
     return check
 
 
+def _flatten_feeds(feed_dict) -> dict:
+    """TF's nested feeds: a tuple key (an ``LSTMStateTuple`` of placeholders) takes a value of its structure."""
+    flat = {}
+    for k, v in feed_dict.items():
+        if isinstance(k, tuple):
+            if not isinstance(v, (tuple, list)) or len(v) != len(k):
+                raise ValueError(f"The value fed to the structure {k!r} must have its structure, got {v!r}")
+            flat.update(_flatten_feeds(dict(zip(k, v))))
+        else:
+            flat[k] = v
+    return flat
+
+
 def _integral_fits(src: np.ndarray, npd: np.dtype) -> bool:
     """Floats fed to an int or bool tensor: TF casts them; we do too when no value changes."""
     if src.dtype.kind != "f" or npd.kind not in "iub":
@@ -331,6 +344,8 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
+        if any(isinstance(k, tuple) for k in feed_dict):
+            feed_dict = _flatten_feeds(feed_dict)
         trace = options is not None and run_metadata is not None and getattr(options, "trace_level", 0) > 0
         try:
             key = (self.graph.version, _fetch_key(fetches), tuple(feed_dict))
