@@ -14,6 +14,7 @@ sum to one), the batch statistics returned by ``fused_batch_norm`` (TF passes no
 
 from __future__ import annotations
 
+import collections
 import numbers
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
 from .array import expand_dims, identity, ones_like, reshape, size, squeeze, stop_gradient, zeros_like
-from .common import normalize_axis, shape_of, static_axis
+from .common import constant_value, normalize_axis, shape_of, static_axis
 from .constant import constant
 from .indexing import concat, gather, unsorted_segment_sum, unstack
 from .indexing import range as range_
@@ -648,13 +649,17 @@ def _top_k_infer(op):
     if x.shape.ndims < 1:
         raise ValueError(f"input must be at least 1-D, got shape {x.shape}")
     n = x.shape[-1].value
-    if n is not None and n < k:
+    if n is not None and k is not None and n < k:
         raise ValueError(f"input must have at least k columns. Had {n}, needed {k}")
-    shape = TensorShape(x.shape.as_list()[:-1] + [k])
+    shape = TensorShape(x.shape.as_list()[:-1] + [k])  # k None: a k computed when the graph runs
     return [(x.dtype, shape), (dtypes.int32, shape)]
 
 
-def _top_k_kernel(xp, x, *, k, sorted):
+def _top_k_kernel(xp, x, k_input=None, *, k, sorted):
+    if k_input is not None:
+        k = int(k_input)
+        if k < 0:
+            raise ValueError(f"Need k >= 0, got {k}")
     # NOTE: a stable ascending sort of the reversed row, read backwards, is descending with ties in
     # increasing index order (TF's), for every dtype (negating would wrap unsigned integers).
     n = x.shape[-1]
@@ -672,10 +677,13 @@ def _top_k_grad(op, g_values, g_indices):
     in_shape = shape_of(x)
     lead = in_shape[:-1]
     offsets = reshape(range_(reduce_prod(lead)) * in_shape[-1], concat([lead, [1]], 0))
-    return [reshape(unsorted_segment_sum(g_values, idx + offsets, size(x)), in_shape)]
+    return [reshape(unsorted_segment_sum(g_values, idx + offsets, size(x)), in_shape)] + [None] * (len(op.inputs) - 1)
 
 
 register(OpDef("TopKV2", _top_k_infer, _top_k_kernel, grad=_top_k_grad))
+
+
+_TopK = collections.namedtuple("TopKV2", ["values", "indices"])  # what TF's top_k returns
 
 
 def top_k(input, k=1, sorted=True, name=None):
@@ -688,12 +696,15 @@ def top_k(input, k=1, sorted=True, name=None):
     >>> tf.Session().run(indices)
     array([1, 2], dtype=int32)
     """
+    x = convert_to_tensor(input)
+    if isinstance(k, Tensor) and constant_value(k) is None:  # k computed when the graph runs: an input
+        k_in = convert_to_tensor(k, dtype=dtypes.int32)
+        return _TopK(*make_op("TopKV2", [x, k_in], {"k": None, "sorted": bool(sorted)}, name or "TopKV2").outputs)
     k = static_axis(k, "k")
     if not isinstance(k, int) or k < 0:
         raise ValueError(f"k must be a non-negative scalar, got {k}")
-    x = convert_to_tensor(input)
     values, indices = make_op("TopKV2", [x], {"k": k, "sorted": bool(sorted)}, name or "TopKV2").outputs
-    return values, indices
+    return _TopK(values, indices)
 
 
 def in_top_k(predictions, targets, k, name=None) -> Tensor:

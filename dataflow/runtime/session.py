@@ -278,6 +278,17 @@ class _AsDefault:
             stack.reverse()
 
 
+def _forget(plan) -> None:
+    """Drop a plan's generated source from ``linecache`` (kept there for tracebacks while it may run)."""
+    import linecache
+
+    for seg in plan.segments:
+        linecache.cache.pop(seg.key, None)
+
+
+MAX_PLANS = 256  # plans one session keeps (a loop making new fetches each step must not grow memory)
+
+
 class Session:
     """``tf.Session(target, graph, config)``: runs ops of ``graph`` (the default graph if None).
 
@@ -328,6 +339,8 @@ class Session:
     def close(self) -> None:
         """Release the session's state; later runs raise RuntimeError."""
         self._closed = True
+        for plan in self._plans.values():
+            _forget(plan)
         self._plans.clear()
         self._state.clear()
 
@@ -359,6 +372,8 @@ class Session:
             if key is not None:
                 if any(k[0] != key[0] for k in self._plans):  # plans of an older graph version never hit again
                     self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
+                if len(self._plans) >= MAX_PLANS:  # bounded: the least recently made plan goes
+                    _forget(self._plans.pop(next(iter(self._plans))))
                 self._plans[key] = plan
         values = [check(v) for check, v in zip(plan.checkers, feed_dict.values())]
         with np_errstate():

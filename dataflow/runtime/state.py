@@ -71,5 +71,9 @@ class SessionState:
         return g
 
     def clear(self):
+        # NOTE: generated segment code holds the slots it binds (in a function <-> globals cycle that only
+        # the cycle collector frees): emptying each slot releases the variables' arrays at once
+        for slot in self.slots.values():
+            slot.value = None
         self.slots.clear()
         self.rngs.clear()

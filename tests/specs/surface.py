@@ -15,7 +15,17 @@ def _strings(rng):
     return [np.array([str(v).encode() for v in rng.standard_normal(5).round(3)], dtype=object)]
 
 
+def _with_axis(axis):
+    return lambda rng: [rng.standard_normal((3, 4)).astype(np.float32), np.array(axis, np.int32)]
+
+
 SPECS = [
+    OpSpec("reduce_sum_computed_axis", lambda x, a: tf.reduce_sum(x, axis=a), lambda x, a: x.sum(int(a)),
+           _with_axis(1)),
+    OpSpec("reduce_mean_computed_axes", lambda x, a: tf.reduce_mean(x, axis=a), lambda x, a: x.mean(tuple(a)),
+           _with_axis([0, 1])),
+    OpSpec("reduce_max_computed_axis", lambda x, a: tf.reduce_max(x, axis=a, keepdims=True),
+           lambda x, a: x.max(int(a), keepdims=True), _with_axis(-1)),
     OpSpec("truncatediv", tf.truncatediv, lambda x, y: (np.trunc(x / y)).astype(x.dtype), _ints, grad=False),
     OpSpec("truncatemod", tf.truncatemod, np.fmod, _ints, grad=False),
     OpSpec("string_to_number", tf.string_to_number,
