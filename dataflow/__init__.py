@@ -84,3 +84,5 @@ from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 from .ops.math import truncatediv, truncatemod  # noqa: E402,F401
 from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F401
 from .ops.string_ops import string_to_number  # noqa: E402,F401
+from .framework.indexed_slices import IndexedSlices, IndexedSlicesValue  # noqa: E402,F401
+from .ops.sparse_training import scatter_add, scatter_sub, scatter_update  # noqa: E402,F401

@@ -13,6 +13,8 @@ import numpy as np
 
 from .framework import registry
 from .framework.graph import Operation, Tensor, convert_to_tensor, get_default_graph, name_scope
+from .framework.indexed_slices import IndexedSlices
+from .framework.indexed_slices import aggregate as aggregate_slices
 
 
 def _as_list(x):
@@ -108,6 +110,8 @@ def _aggregate(grads: list) -> Tensor | None:
         return None
     if len(grads) == 1:
         return grads[0]
+    if any(isinstance(g, IndexedSlices) for g in grads):
+        return aggregate_slices(grads)
     return add_n(grads)
 
 
@@ -183,6 +187,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                 continue
             if any(g is None for g in out_grads):
                 out_grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, out_grads)]
+            if op.type != "Identity" and any(isinstance(g, IndexedSlices) for g in out_grads):
+                # sparse gradients pass through a variable's read; any other op takes them dense
+                out_grads = [convert_to_tensor(g) for g in out_grads]
             with name_scope(op.name + "_grad") as grad_scope:
                 in_grads = list(rule(op, *out_grads))
             if len(in_grads) != len(op._inputs):
@@ -191,7 +198,8 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             for i, (x, g) in enumerate(zip(op._inputs, in_grads)):
                 if g is None or x.op not in between:
                     continue
-                g = convert_to_tensor(g)
+                if not isinstance(g, IndexedSlices):
+                    g = convert_to_tensor(g)
                 if op.op_def.broadcasting:
                     with name_scope(grad_scope):
                         g = _unbroadcast(g, op, i)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..framework import dtypes, errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
+from ..framework.indexed_slices import IndexedSlices, IndexedSlicesValue
 from .plan import Plan, np_errstate
 from .state import SessionState
 
@@ -137,6 +138,9 @@ def _flatten_fetches(graph: Graph, fetches, flat: list):
         return lambda vals: _fill(kind(), ((k, b(vals)) for k, b in items))
     if fetches is None:
         raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+    if isinstance(fetches, IndexedSlices):  # fetched as TF's IndexedSlicesValue(values, indices, dense_shape)
+        parts = [_flatten_fetches(graph, t, flat) for t in (fetches.values, fetches.indices, fetches.dense_shape)]
+        return lambda vals: IndexedSlicesValue(*[b(vals) for b in parts])
     try:
         element = graph.as_graph_element(fetches)
     except (KeyError, ValueError) as e:

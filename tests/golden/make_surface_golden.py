@@ -10,6 +10,8 @@ It writes ``tests/golden/surface.npz``: every input is drawn from a fixed NumPy 
 TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes):
 
 - ``xent/``: softmax_cross_entropy_with_logits_v2 with labels [1, N, 7] against logits [N, 7].
+- ``sparse/``: an embedding trained by GradientDescent, Momentum (and Nesterov), Adagrad, Adam from the
+  IndexedSlices gradient of a lookup with a repeated row (TF's sparse updates).
 - ``ema/``: ExponentialMovingAverage(decay=0.9, num_updates=step) over three assigns and applies.
 - ``rnn/``: cells with fixed weights (BasicRNNCell, BasicLSTMCell, LSTMCell with peepholes, projection and
   clipping, GRUCell, MultiRNNCell) run by static_rnn and dynamic_rnn (with sequence_length), their
@@ -17,6 +19,7 @@ TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes
 """
 
 import os
+import sys
 
 import numpy as np
 
@@ -26,6 +29,8 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
 OUT = {}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from surface_cases import SPARSE_OPTIMIZERS  # noqa: E402
 
 
 def session():
@@ -64,15 +69,33 @@ def ema():
         OUT["ema/names"] = np.array([ema.average_name(v), ema.average(w).op.name])
 
 
+def sparse():
+    """An embedding [10, 3] trained by each optimizer for 3 steps on rows [3, 7, 3] (a repeated row)."""
+    rng = np.random.RandomState(3)
+    init = rng.uniform(-1, 1, (10, 3)).astype(np.float32)
+    ids = np.array([3, 7, 3], np.int32)
+    OUT.update({"sparse/init": init, "sparse/ids": ids})
+    for key, (cls, kwargs) in SPARSE_OPTIMIZERS.items():
+        with tf.Graph().as_default():
+            emb = tf.Variable(init, name="emb")
+            loss = tf.reduce_sum(tf.square(tf.nn.embedding_lookup(emb, ids) - 0.5) * [[1.0], [2.0], [3.0]])
+            grad = tf.gradients(loss, emb)[0]
+            assert isinstance(grad, tf.IndexedSlices)
+            step = getattr(tf.train, cls)(**kwargs).minimize(loss)
+            with session() as s:
+                s.run(tf.global_variables_initializer())
+                for _ in range(3):
+                    s.run(step)
+                OUT[f"sparse/{key}"] = s.run(emb)
+
+
 if __name__ == "__main__":
     xent()
     ema()
-    try:
-        import rnn_golden  # noqa: E402  (the rnn section, next to this file)
-    except ImportError:
-        rnn_golden = None
-    if rnn_golden is not None:
-        OUT.update(rnn_golden.make(tf, session))
+    sparse()
+    import rnn_golden  # noqa: E402  (the rnn section, next to this file)
+
+    OUT.update(rnn_golden.make(tf, session))
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "surface.npz")
     np.savez(path, **OUT)
     print("wrote", path, "with", len(OUT), "arrays; tensorflow", tf.__version__)
