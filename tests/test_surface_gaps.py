@@ -147,3 +147,30 @@ def test_feeds_of_numeric_strings_and_object_arrays():
         assert s.run(n, {n: np.array([3, 4], dtype=object)}).tolist() == [3, 4]
         with pytest.raises(ValueError):
             s.run(x, {x: ["1", "abc"]})
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_transpose_layer_matches_tensorflow(padding):
+    x = GOLDEN["deconv/x"]
+    y = tf.layers.conv2d_transpose(tf.constant(x), 6, (3, 2), strides=(2, 3), padding=padding)
+    assert [v.op.name for v in tf.trainable_variables()] == ["conv2d_transpose/kernel", "conv2d_transpose/bias"]
+    assert y.shape.as_list() == list(GOLDEN[f"deconv/{padding}/y"].shape)
+    kernel, bias = tf.trainable_variables()
+    with tf.Session() as s:
+        s.run([kernel.assign(GOLDEN[f"deconv/{padding}/kernel"]), bias.assign(GOLDEN[f"deconv/{padding}/bias"])])
+        np.testing.assert_allclose(s.run(y), GOLDEN[f"deconv/{padding}/y"], rtol=1e-4, atol=1e-5)
+    layer = tf.layers.Conv2DTranspose(4, 3, strides=2, padding=padding)
+    unknown = layer(tf.placeholder(tf.float32, [None, None, None, 3]))
+    assert unknown.shape.as_list() == [None, None, None, 4]
+    with tf.Session() as s:
+        s.run(tf.variables_initializer(layer.variables))
+        out = s.run(unknown, {"Placeholder:0": np.ones((1, 5, 4, 3), np.float32)})
+    assert out.shape == ((1, 10, 8, 4) if padding == "same" else (1, 11, 9, 4))  # + (kernel - stride) if valid
+
+
+def test_batch_norm_with_global_normalization():
+    m, v, beta, gamma = GOLDEN["bngn/params"]
+    with tf.Session() as s:
+        for scale in (True, False):
+            y = tf.nn.batch_norm_with_global_normalization(GOLDEN["deconv/x"], m, v, beta, gamma, 0.001, scale)
+            np.testing.assert_allclose(s.run(y), GOLDEN[f"bngn/{scale}"], rtol=1e-5, atol=1e-6)

@@ -42,6 +42,7 @@ __all__ = [
     "softmax_cross_entropy_with_logits_v2", "sparse_softmax_cross_entropy_with_logits",
     "sigmoid_cross_entropy_with_logits", "weighted_cross_entropy_with_logits", "l2_loss", "l2_normalize",
     "bias_add", "xw_plus_b", "relu_layer", "moments", "batch_normalization", "fused_batch_norm", "dropout",
+    "batch_norm_with_global_normalization",
     "embedding_lookup", "top_k", "in_top_k", "zero_fraction",
 ]
 
@@ -454,6 +455,18 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
             inv = inv * scale
         shift = offset - mean * inv if offset is not None else -mean * inv
         return add(x * cast(inv, x.dtype), cast(shift, x.dtype), name=scope)
+
+
+def batch_norm_with_global_normalization(t=None, m=None, v=None, beta=None, gamma=None, variance_epsilon=None,
+                                         scale_after_normalization=None, name=None, input=None, mean=None,
+                                         variance=None) -> Tensor:
+    """TF1's ``tf.nn.batch_norm_with_global_normalization``: :func:`batch_normalization` over the last axis
+    with ``gamma`` applied only when ``scale_after_normalization``."""
+    t = input if t is None else t
+    m = mean if m is None else m
+    v = variance if v is None else v
+    return batch_normalization(t, m, v, beta, gamma if scale_after_normalization else None, variance_epsilon,
+                               name=name or "batchnorm")
 
 
 def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, data_format="NHWC",

@@ -12,6 +12,7 @@ TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes
 - ``xent/``: softmax_cross_entropy_with_logits_v2 with labels [1, N, 7] against logits [N, 7].
 - ``sparse/``: an embedding trained by GradientDescent, Momentum (and Nesterov), Adagrad, Adam from the
   IndexedSlices gradient of a lookup with a repeated row (TF's sparse updates).
+- ``deconv/``, ``bngn/``: tf.layers.conv2d_transpose with set weights; batch_norm_with_global_normalization.
 - ``ema/``: ExponentialMovingAverage(decay=0.9, num_updates=step) over three assigns and applies.
 - ``rnn/``: cells with fixed weights (BasicRNNCell, BasicLSTMCell, LSTMCell with peepholes, projection and
   clipping, GRUCell, MultiRNNCell) run by static_rnn and dynamic_rnn (with sequence_length), their
@@ -89,7 +90,31 @@ def sparse():
                 OUT[f"sparse/{key}"] = s.run(emb)
 
 
+def layers():
+    """tf.layers.conv2d_transpose (both paddings) and tf.nn.batch_norm_with_global_normalization."""
+    rng = np.random.RandomState(5)
+    x = rng.randn(2, 5, 4, 3).astype(np.float32)
+    OUT["deconv/x"] = x
+    for pad in ("same", "valid"):
+        with tf.Graph().as_default():
+            y = tf.layers.conv2d_transpose(tf.constant(x), 6, (3, 2), strides=(2, 3), padding=pad)
+            kernel, bias = tf.trainable_variables()
+            k = rng.randn(*kernel.shape.as_list()).astype(np.float32)
+            b = rng.randn(6).astype(np.float32)
+            with session() as s:
+                s.run([kernel.assign(k), bias.assign(b)])
+                OUT[f"deconv/{pad}/kernel"], OUT[f"deconv/{pad}/bias"] = k, b
+                OUT[f"deconv/{pad}/y"] = s.run(y)
+    m, v, beta, gamma = (rng.rand(3).astype(np.float32) + 0.1 for _ in range(4))
+    with tf.Graph().as_default(), session() as s:
+        for scale in (True, False):
+            y = tf.nn.batch_norm_with_global_normalization(tf.constant(x), m, v, beta, gamma, 0.001, scale)
+            OUT[f"bngn/{scale}"] = s.run(y)
+    OUT["bngn/params"] = np.stack([m, v, beta, gamma])
+
+
 if __name__ == "__main__":
+    layers()
     xent()
     ema()
     sparse()
