@@ -13,6 +13,7 @@ TF's outputs, so the tests replay the inputs and compare. Sections (key prefixes
 - ``sparse/``: an embedding trained by GradientDescent, Momentum (and Nesterov), Adagrad, Adam from the
   IndexedSlices gradient of a lookup with a repeated row (TF's sparse updates).
 - ``deconv/``, ``bngn/``: tf.layers.conv2d_transpose with set weights; batch_norm_with_global_normalization.
+- ``sampled/``: nce_loss, sampled_softmax_loss and compute_accidental_hits on a stored sample.
 - ``ema/``: ExponentialMovingAverage(decay=0.9, num_updates=step) over three assigns and applies.
 - ``rnn/``: cells with fixed weights (BasicRNNCell, BasicLSTMCell, LSTMCell with peepholes, projection and
   clipping, GRUCell, MultiRNNCell) run by static_rnn and dynamic_rnn (with sequence_length), their
@@ -113,7 +114,36 @@ def layers():
     OUT["bngn/params"] = np.stack([m, v, beta, gamma])
 
 
+def sampled():
+    """nce_loss and sampled_softmax_loss (with and without accidental hits removed) on a sample drawn by
+    TF's log-uniform sampler, stored and passed back as ``sampled_values``; their gradients."""
+    rng = np.random.RandomState(11)
+    w = rng.randn(20, 4).astype(np.float32)
+    b = rng.randn(20).astype(np.float32)
+    x = rng.randn(3, 4).astype(np.float32)
+    labels = np.array([[1, 4], [0, 2], [7, 1]], np.int64)
+    OUT.update({"sampled/w": w, "sampled/b": b, "sampled/x": x, "sampled/labels": labels})
+    with tf.Graph().as_default(), session() as s:
+        sv = s.run(tf.nn.log_uniform_candidate_sampler(labels, 2, 5, True, 20, seed=3))
+        sv = (np.array([1, 3, 0, 9, 12], np.int64),) + tuple(sv[1:])  # ids 1 and 0 are accidental hits
+        OUT.update({"sampled/ids": sv[0], "sampled/true_q": sv[1], "sampled/sampled_q": sv[2]})
+        W, B, X = tf.constant(w), tf.constant(b), tf.constant(x)
+        for key, loss in [("nce", tf.nn.nce_loss(W, B, labels, X, 5, 20, num_true=2, sampled_values=sv)),
+                          ("nce_hits", tf.nn.nce_loss(W, B, labels, X, 5, 20, num_true=2, sampled_values=sv,
+                                                      remove_accidental_hits=True)),
+                          ("softmax", tf.nn.sampled_softmax_loss(W, B, labels, X, 5, 20, num_true=2,
+                                                                 sampled_values=sv))]:
+            grads = [tf.convert_to_tensor(g) for g in tf.gradients(loss, [W, B, X])]
+            vals = s.run([loss] + grads)
+            for name, v in zip(["loss", "dw", "db", "dx"], vals):
+                OUT[f"sampled/{key}/{name}"] = v
+        hits = s.run(tf.nn.compute_accidental_hits(labels, sv[0], num_true=2))
+        for name, v in zip(["indices", "ids", "weights"], hits):
+            OUT[f"sampled/hits/{name}"] = v
+
+
 if __name__ == "__main__":
+    sampled()
     layers()
     xent()
     ema()

@@ -19,7 +19,18 @@ def _with_axis(axis):
     return lambda rng: [rng.standard_normal((3, 4)).astype(np.float32), np.array(axis, np.int32)]
 
 
+def _hits_ref(true, sampled):
+    rows, cols = np.nonzero((true[:, :, None] == sampled[None, None, :]).any(axis=1))
+    return [rows.astype(np.int32), cols.astype(np.int64), np.full(rows.shape, -np.finfo(np.float32).max, np.float32)]
+
+
+def _hits_inputs(rng):
+    return [rng.integers(0, 6, (4, 2)).astype(np.int64), rng.permutation(8)[:5].astype(np.int64)]
+
+
 SPECS = [
+    OpSpec("compute_accidental_hits", lambda t, s: list(tf.nn.compute_accidental_hits(t, s, num_true=2)),
+           _hits_ref, _hits_inputs, grad=False),
     OpSpec("reduce_sum_computed_axis", lambda x, a: tf.reduce_sum(x, axis=a), lambda x, a: x.sum(int(a)),
            _with_axis(1)),
     OpSpec("reduce_mean_computed_axes", lambda x, a: tf.reduce_mean(x, axis=a), lambda x, a: x.mean(tuple(a)),
