@@ -80,6 +80,10 @@ from .ops.math_more import div_no_nan, log_sigmoid, scalar_mul  # noqa: E402,F40
 from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
+# control flow (issue 8): functional While/If, TensorArray
+from .framework.dtypes import variant  # noqa: E402,F401
+from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
+from .ops.tensor_array import TensorArray  # noqa: E402,F401
 # ---- issue 13: TF1 surface gaps (aliases, string parsing, truncating division) ----
 from .ops.math import truncatediv, truncatemod  # noqa: E402,F401
 from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F401

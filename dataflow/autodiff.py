@@ -185,7 +185,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             rule = _rule_for(op)
             if rule is None:
                 continue
-            if any(g is None for g in out_grads):
+            if any(g is None for g in out_grads) and not getattr(rule, "accepts_none", False):
                 out_grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, out_grads)]
             if op.type != "Identity" and any(isinstance(g, IndexedSlices) for g in out_grads):
                 # sparse gradients pass through a variable's read; any other op takes them dense
