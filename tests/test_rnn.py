@@ -24,6 +24,26 @@ def test_rnn_matches_tensorflow(case):
         np.testing.assert_allclose(values[k], v, rtol=2e-5, atol=2e-6, err_msg=f"{case}: {k}")
 
 
+@pytest.mark.parametrize("case", [c for c in rnn_golden.CASES if "dynamic" in c or "bidirectional" in c])
+def test_dynamic_rnn_in_a_while_loop_matches_tensorflow(case):
+    """The time dimension unknown when the graph is built: dynamic_rnn runs a tf.while_loop."""
+    prefix = f"rnn/{case}/"
+    weights = {k[len(prefix + "weight/"):]: GOLDEN[k] for k in GOLDEN if k.startswith(prefix + "weight/")}
+    values, _ = rnn_golden.run(tf, tf.Session, case, GOLDEN["rnn/x"], weights, unknown_time=True)
+    for k, v in values.items():
+        np.testing.assert_allclose(v, GOLDEN[prefix + k], rtol=2e-5, atol=2e-6, err_msg=f"{case}: {k}")
+
+
+def test_dynamic_rnn_uses_a_while_loop_for_unknown_lengths():
+    x = tf.placeholder(tf.float32, [None, None, 3])
+    out, _ = tf.nn.dynamic_rnn(tf.nn.rnn_cell.GRUCell(2), x, dtype=tf.float32)
+    assert "While" in {op.type for op in tf.get_default_graph().get_operations()}
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        assert s.run(out, {x: np.ones((3, 7, 3))}).shape == (3, 7, 2)
+        assert s.run(out, {x: np.ones((1, 2, 3))}).shape == (1, 2, 2)
+
+
 def test_copy_through_past_sequence_length():
     x = tf.constant(np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32))
     cell = tf.nn.rnn_cell.BasicRNNCell(4)

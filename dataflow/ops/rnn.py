@@ -6,15 +6,17 @@ the cell once per time step; the cell makes its variables on the first step and 
 (see ``rnn_cell``). With ``sequence_length``, a batch row past its length gets a zero output and keeps
 its state unchanged (TF's copy-through), so the final state is each row's state at its last step.
 
-``dynamic_rnn`` runs the steps in a ``tf.while_loop`` when the graph has one and the number of steps is
-not known when the graph is built; with a static number of steps it unrolls them (same values, same
-variable names, and no loop overhead per step).
+``dynamic_rnn`` runs the steps in a ``tf.while_loop`` (outputs gathered in a TensorArray) when the number
+of steps is not known when the graph is built; with a static number of steps it unrolls them (the same
+values and variable names, without the loop's per-step overhead).
 """
 
 from __future__ import annotations
 
+
 from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, name_scope
+from ..framework.tensor_shape import TensorShape
 from . import array, math
 from .gather import select
 from .indexing import stack, unstack
@@ -115,12 +117,7 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
         steps_axis, batch_axis = (0, 1) if time_major else (1, 0)
         steps = flat_in[0].shape[steps_axis].value if flat_in[0].shape.ndims else None
         if steps is None:
-            loop = _while_loop_rnn()
-            if loop is None:
-                raise NotImplementedError(
-                    "dynamic_rnn over a number of time steps unknown when the graph is built needs "
-                    "tf.while_loop; give the inputs a static time dimension")
-            return loop(cell, inputs, sequence_length, initial_state, dtype, time_major, varscope)
+            return _loop_rnn(cell, inputs, sequence_length, initial_state, dtype, time_major, varscope)
         b = flat_in[0].shape[batch_axis].value
         batch = b if b is not None else array.shape(flat_in[0])[batch_axis]
         state = _initial_state(cell, batch, initial_state, dtype)
@@ -141,9 +138,42 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
         return pack_sequence_as(outputs[0], stacked), state
 
 
-def _while_loop_rnn():
-    """The while_loop runner when ``tf.while_loop`` exists in this build, else None."""
-    return None
+def _loop_rnn(cell, inputs, sequence_length, initial_state, dtype, time_major, varscope):
+    """dynamic_rnn over a number of steps known only when the graph runs: step 0 runs before the loop
+    (it makes the cell's variables, in TF's scope), steps 1.. in a ``tf.while_loop`` whose body reads
+    step ``t`` of the (time-major) inputs and writes its output into a TensorArray."""
+    from .control_flow import while_loop
+    from .gather import gather
+    from .tensor_array import TensorArray
+
+    flat_in = [convert_to_tensor(x) for x in flatten(inputs)]
+    if not time_major:
+        flat_in = [array.transpose(x, [1, 0] + list(range(2, x.shape.ndims))) for x in flat_in]
+    steps = array.shape(flat_in[0])[0]
+    b = flat_in[0].shape[1].value
+    batch = b if b is not None else array.shape(flat_in[0])[1]
+    state = _initial_state(cell, batch, initial_state, dtype)
+    if sequence_length is not None:
+        sequence_length = math.cast(convert_to_tensor(sequence_length, name="sequence_length"), dtypes.int32)
+    zero_output = None if sequence_length is None else _zero_output(cell, batch, dtype or flatten(state)[0].dtype)
+    first = pack_sequence_as(inputs, [gather(x, 0) for x in flat_in])
+    output, state = _step(cell, 0, first, state, sequence_length, zero_output)
+    varscope.reuse_variables()
+    out_flat = flatten(output)
+    arrays = [TensorArray(o.dtype, size=steps, element_shape=o.shape).write(0, o) for o in out_flat]
+
+    def body(t, state_flat, arrays):
+        x = pack_sequence_as(inputs, [gather(x, t) for x in flat_in])
+        out, new = _step(cell, t, x, pack_sequence_as(state, list(state_flat)), sequence_length, zero_output)
+        return t + 1, flatten(new), [a.write(t, o) for a, o in zip(arrays, flatten(out))]
+
+    _, final, arrays = while_loop(lambda t, *_: t < steps, body, [1, flatten(state), arrays])
+    outs = [a.stack() for a in arrays]
+    for o, first_out in zip(outs, out_flat):  # TF's static shape: [time, batch, units]
+        o.set_shape(TensorShape([flat_in[0].shape[0].value]).concatenate(first_out.shape))
+    if not time_major:
+        outs = [array.transpose(o, [1, 0] + list(range(2, o.shape.ndims))) if o.shape.ndims else o for o in outs]
+    return pack_sequence_as(output, outs), pack_sequence_as(state, list(final))
 
 
 def _reverse(x: Tensor, sequence_length, time_axis: int, batch_axis: int) -> Tensor:

@@ -38,9 +38,12 @@ def _flat(x):
     return [x]
 
 
-def build(tf, case, x_value):
-    """``(x, outputs, states)`` for ``case``: outputs as a list of ``[batch, time, units]`` tensors."""
+def build(tf, case, x_value, unknown_time=False):
+    """``(x, outputs, states)`` for ``case``: outputs as a list of ``[batch, time, units]`` tensors.
+    ``unknown_time``: the input's time dimension is unknown when the graph is built (a while loop)."""
     x = tf.constant(x_value)
+    if unknown_time:
+        x = tf.placeholder_with_default(x, [x_value.shape[0], None, x_value.shape[2]])
     cell = _cells(tf, case)
     if case.endswith("_static") or case.endswith("_static_len"):
         length = LENGTHS if case.endswith("_len") else None
@@ -60,11 +63,11 @@ def build(tf, case, x_value):
     return x, outputs, _flat(state)
 
 
-def run(tf, session, case, x_value, weights=None, cotangent_seed=1):
+def run(tf, session, case, x_value, weights=None, cotangent_seed=1, unknown_time=False):
     """Build ``case``, set its variables from ``weights`` (name -> array; drawn when None) and return
     ``(values, weights)``: values maps ``out/i``, ``state/i``, ``grad/x``, ``grad/<var name>`` to arrays."""
     with tf.Graph().as_default():
-        x, outputs, states = build(tf, case, x_value)
+        x, outputs, states = build(tf, case, x_value, unknown_time)
         variables = tf.trainable_variables()
         rng = np.random.RandomState(cotangent_seed)
         if weights is None:
@@ -74,7 +77,8 @@ def run(tf, session, case, x_value, weights=None, cotangent_seed=1):
         crng = np.random.RandomState(cotangent_seed + 1)
         loss = 0.0
         for t in outputs + states:
-            loss = loss + tf.reduce_sum(t * tf.constant(crng.uniform(-1, 1, t.shape.as_list()).astype(np.float32)))
+            shape = [d if d is not None else x_value.shape[1] for d in t.shape.as_list()]
+            loss = loss + tf.reduce_sum(t * tf.constant(crng.uniform(-1, 1, shape).astype(np.float32)))
         grads = tf.gradients(loss, [x] + variables)
         with session() as s:
             s.run(tf.global_variables_initializer())
