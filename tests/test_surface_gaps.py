@@ -174,3 +174,22 @@ def test_batch_norm_with_global_normalization():
         for scale in (True, False):
             y = tf.nn.batch_norm_with_global_normalization(GOLDEN["deconv/x"], m, v, beta, gamma, 0.001, scale)
             np.testing.assert_allclose(s.run(y), GOLDEN[f"bngn/{scale}"], rtol=1e-5, atol=1e-6)
+
+
+def test_exponential_moving_average_matches_tensorflow():
+    v = tf.Variable(1.0, name="v")
+    w = tf.Variable([1.0, 2.0], name="w")
+    step = tf.Variable(0, trainable=False, name="step")
+    ema = tf.train.ExponentialMovingAverage(0.9, num_updates=step)
+    apply = ema.apply([v, w])
+    values = []
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        for i, (nv, nw) in enumerate([(2.0, [3.0, 1.0]), (5.0, [0.0, 0.0]), (-1.0, [4.0, 4.0])]):
+            s.run([v.assign(nv), w.assign(nw), step.assign(i * 10)])
+            s.run(apply)
+            values.append(np.concatenate([[s.run(ema.average(v))], s.run(ema.average(w))]))
+    np.testing.assert_allclose(values, GOLDEN["ema/values"], rtol=1e-6)
+    assert [ema.average_name(v), ema.average(w).op.name] == GOLDEN["ema/names"].tolist()
+    restore = ema.variables_to_restore()
+    assert restore["v/ExponentialMovingAverage"] is v and restore["step"] is step
