@@ -2,6 +2,9 @@
 cache bound, variables initialised from other variables, timeouts and interrupted runs."""
 
 import gc
+import os
+import signal
+import time
 import weakref
 
 import numpy as np
@@ -90,3 +93,71 @@ def test_variables_initialised_from_other_variables():
     with tf.Session() as s:
         s.run(tf.global_variables_initializer())
         assert [a.tolist() for a in s.run([w1, w2, w3, w4])] == [[3, 3], [6, 6], [6, 6], [12, 12]]
+
+
+def _slow(seconds, done=None):
+    def fn(x):
+        time.sleep(seconds)
+        if done is not None:
+            done.append(True)
+        return x
+
+    return fn
+
+
+@pytest.mark.parametrize("how", ["run_options", "config"])
+def test_a_run_past_its_deadline_is_deadline_exceeded_and_stops(how):
+    v = tf.Variable(0.0)
+    slow = tf.py_func(_slow(0.6), [tf.constant(1.0)], tf.float32)
+    with tf.control_dependencies([slow]):
+        bump = v.assign_add(1.0)
+    config = tf.ConfigProto(operation_timeout_in_ms=150) if how == "config" else None
+    options = tf.RunOptions(timeout_in_ms=150) if how == "run_options" else None
+    with tf.Session(config=config) as s:
+        s.run(v.initializer)
+        start = time.time()
+        with pytest.raises(tf.errors.DeadlineExceededError):
+            s.run(bump, options=options)
+        assert time.time() - start < 5.0
+        time.sleep(0.2)
+        assert s.run(v) == 0.0  # the run stopped after the slow op: the assign never ran
+        if how == "run_options":
+            assert s.run(bump, options=tf.RunOptions(timeout_in_ms=5000)) == 1.0  # enough time: it runs
+
+
+def test_ctrl_c_during_a_training_step_applies_all_updates():
+    """A SIGINT arriving between two updates of a step is raised after the step: all or nothing."""
+    a, b = tf.Variable(1.0), tf.Variable(2.0)
+    loss = tf.square(a) + tf.square(b)
+    opt = tf.train.GradientDescentOptimizer(0.25)
+    (ga, _), (gb, _) = opt.compute_gradients(loss, [a, b])
+    up_a = opt.apply_gradients([(ga, a)])
+    with tf.control_dependencies([up_a]):
+        interrupt = tf.py_func(lambda x: os.kill(os.getpid(), signal.SIGINT) or x, [tf.constant(0.0)], tf.float32)
+    with tf.control_dependencies([interrupt]):
+        up_b = opt.apply_gradients([(gb, b)])
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        with pytest.raises(KeyboardInterrupt):
+            s.run(tf.group(up_a, up_b))
+        assert s.run([a, b]) == [0.5, 1.0]  # both updates were applied
+        assert s.run(a * 2) == 1.0  # and the session works on
+
+
+def test_a_failed_multi_task_run_returns_after_its_tasks_stopped():
+    v = tf.Variable(0.0)
+    finished = []
+    with tf.device("/cpu:0"):
+        slow = tf.py_func(_slow(0.4, finished), [tf.constant(1.0)], tf.float32)
+        with tf.control_dependencies([slow]):
+            bump = v.assign_add(1.0)
+    with tf.device("/device:CPU:1"):
+        fail = tf.py_func(lambda x: 1 / 0, [tf.constant(1.0)], tf.float32)
+    with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as s:
+        s.run(v.initializer)
+        with pytest.raises(tf.errors.OpError):
+            s.run([bump, fail])
+        assert finished == [True]  # the other task had finished when run raised
+        value = s.run(v)
+        time.sleep(0.3)
+        assert s.run(v) == value

@@ -17,6 +17,7 @@ import numpy as np
 from ..framework import dtypes, errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
 from ..framework.indexed_slices import IndexedSlices, IndexedSlicesValue
+from . import control
 from .plan import Plan, np_errstate
 from .state import SessionState
 
@@ -313,6 +314,7 @@ class Session:
             raise errors.UnimplementedError(None, None, f"Session target {target!r}: running on a "
                                             "dask.distributed cluster is not implemented yet; use target ''")
         self._scheduler = _resolve_scheduler(self.config.dask_scheduler)
+        control.install_sigint_handler()
         self._state = SessionState()
         self._plans: dict = {}
         self._closed = False
@@ -380,8 +382,10 @@ class Session:
                     _forget(self._plans.pop(next(iter(self._plans))))
                 self._plans[key] = plan
         values = [check(v) for check, v in zip(plan.checkers, feed_dict.values())]
-        with np_errstate():
-            result = plan.execute(values)
+        timeout = (getattr(options, "timeout_in_ms", 0) if options is not None else 0) or \
+            self.config.operation_timeout_in_ms
+        with np_errstate(), control.holding_interrupts():  # Ctrl-C waits for the run's end (control.py)
+            result = control.run_with_deadline(plan.execute, (values,), timeout) if timeout else plan.execute(values)
         if trace:
             run_metadata.step_stats = plan.tracer.step_stats()
         return result
