@@ -105,3 +105,9 @@ from . import summary  # noqa: E402,F401
 from .ops.summary_ops import (  # noqa: E402,F401
     audio_summary, histogram_summary, image_summary, merge_all_summaries, scalar_summary)
 from .ops.summary_ops import merge as merge_summary  # noqa: E402,F401
+# ---- issue 13: TF1 surface gaps (aliases, string parsing, truncating division) ----
+from .ops.math import truncatediv, truncatemod  # noqa: E402,F401
+from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F401
+from .ops.string_ops import string_to_number  # noqa: E402,F401
+from .framework.indexed_slices import IndexedSlices, IndexedSlicesValue  # noqa: E402,F401
+from .ops.sparse_training import scatter_add, scatter_sub, scatter_update  # noqa: E402,F401

@@ -13,6 +13,8 @@ import numpy as np
 
 from .framework import registry
 from .framework.graph import Operation, Tensor, convert_to_tensor, get_default_graph, name_scope
+from .framework.indexed_slices import IndexedSlices
+from .framework.indexed_slices import aggregate as aggregate_slices
 
 
 def _as_list(x):
@@ -108,15 +110,20 @@ def _aggregate(grads: list) -> Tensor | None:
         return None
     if len(grads) == 1:
         return grads[0]
+    if any(isinstance(g, IndexedSlices) for g in grads):
+        return aggregate_slices(grads)
     return add_n(grads)
 
 
 def _rule_for(op: Operation):
     override = getattr(op, "_gradient_override", None)
     if override is not None:
-        if override not in registry.GRADIENT_OVERRIDES:
+        if override in registry.GRADIENT_OVERRIDES:
+            return registry.GRADIENT_OVERRIDES[override]
+        builtin = registry.OP_DEFS.get(override)  # a built-in op type's rule ({"Round": "Identity"})
+        if builtin is None or (builtin.grad is None and builtin.differentiable):
             raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {override})")
-        return registry.GRADIENT_OVERRIDES[override]
+        return builtin.grad
     custom = getattr(op, "_custom_gradient", None)
     if custom is not None:
         return custom
@@ -183,6 +190,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             partial = getattr(rule, "partial", False)
             if any(g is None for g in out_grads) and not partial:
                 out_grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, out_grads)]
+            if op.type != "Identity" and any(isinstance(g, IndexedSlices) for g in out_grads):
+                # sparse gradients pass through a variable's read; any other op takes them dense
+                out_grads = [convert_to_tensor(g) for g in out_grads]
             with name_scope(op.name + "_grad") as grad_scope:
                 in_grads = list(rule(op, *out_grads, needed=[x.op in between for x in op._inputs]) if partial
                                 else rule(op, *out_grads))
@@ -192,7 +202,8 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             for i, (x, g) in enumerate(zip(op._inputs, in_grads)):
                 if g is None or x.op not in between:
                     continue
-                g = convert_to_tensor(g)
+                if not isinstance(g, IndexedSlices):
+                    g = convert_to_tensor(g)
                 if op.op_def.broadcasting:
                     with name_scope(grad_scope):
                         g = _unbroadcast(g, op, i)

@@ -28,7 +28,7 @@ import numpy as np
 from .framework import dtypes
 from .framework.graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor, get_default_graph, name_scope
 from .framework.tensor_shape import TensorShape
-from .ops import array, conv, init_ops, math, nn_ops
+from .ops import array, conv, gather, init_ops, math, nn_ops
 from .ops.linalg import matmul
 from .ops.variable_scope import get_variable, variable_scope
 
@@ -78,7 +78,17 @@ def _select_training(training, if_true, if_false):
     if isinstance(training, (bool, np.bool_)):
         return if_true() if training else if_false()
     training = convert_to_tensor(training, dtype=dtypes.bool_)
-    return math.where_v2(training, if_true(), if_false())
+    return _switch(training, if_true(), if_false())
+
+
+def _switch(flag: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``a`` if the scalar bool ``flag`` else ``b``, with the merged static shape of ``a`` and ``b``.
+
+    NOTE: TF's smart_cond merges the two branches' shapes; SelectV2 would broadcast them with the flag,
+    whose rank is unknown when it is an unshaped placeholder, and so lose the shape. TF1's Select (a
+    scalar condition picks a whole input) has the branches' shape whatever the flag's.
+    """
+    return gather.select(flag, a, b)
 
 
 def _dropout(x: Tensor, rate, noise_shape, seed, training) -> Tensor:
@@ -322,6 +332,59 @@ class Conv2D(Layer):
         return self.activation(out) if self.activation is not None else out
 
 
+def _deconv_length(size, kernel: int, padding: str, stride: int):
+    """TF's ``deconv_output_length``: the spatial size a transposed convolution produces."""
+    if size is None:
+        return None
+    size *= stride
+    return size + max(kernel - stride, 0) if padding == "VALID" else size
+
+
+class Conv2DTranspose(Conv2D):
+    """The transpose of :class:`Conv2D` (a "deconvolution"): ``kernel`` is (kh, kw, filters, in) and each
+    spatial dimension grows by ``strides`` (plus ``kernel - stride`` with ``"valid"`` padding), as TF's.
+
+    Examples
+    --------
+    >>> import dataflow as tf
+    >>> tf.reset_default_graph()
+    >>> y = tf.layers.conv2d_transpose(tf.zeros([2, 4, 4, 3]), 5, 3, strides=2, padding="same")
+    >>> y.shape.as_list(), tf.trainable_variables()[0].shape.as_list()
+    ([2, 8, 8, 5], [3, 3, 5, 3])
+    """
+
+    def build(self, input_shape):
+        channels = input_shape[-1 if self.data_format == "NHWC" else 1].value if input_shape.ndims else None
+        if channels is None:
+            raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
+        self.kernel = self.add_weight("kernel", [*self.kernel_size, self.filters, channels],
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def call(self, inputs):
+        from .ops.indexing import stack
+
+        nhwc = self.data_format == "NHWC"
+        (sh, sw), (kh, kw) = self.strides, self.kernel_size
+        hw = inputs.shape.as_list()[1:3] if nhwc else inputs.shape.as_list()[2:4]
+        dyn = array.shape(inputs)
+        h = _deconv_length(hw[0], kh, self.padding, sh)
+        w = _deconv_length(hw[1], kw, self.padding, sw)
+        h_t = h if h is not None else dyn[1 if nhwc else 2] * sh + (max(kh - sh, 0) if self.padding == "VALID" else 0)
+        w_t = w if w is not None else dyn[2 if nhwc else 3] * sw + (max(kw - sw, 0) if self.padding == "VALID" else 0)
+        dims = [dyn[0], h_t, w_t, self.filters] if nhwc else [dyn[0], self.filters, h_t, w_t]
+        out = conv.conv2d_transpose(inputs, self.kernel, stack(dims), [1, sh, sw, 1] if nhwc else [1, 1, sh, sw],
+                                    self.padding, data_format=self.data_format)
+        batch = inputs.shape[0].value if inputs.shape.ndims else None
+        out.set_shape([batch, h, w, self.filters] if nhwc else [batch, self.filters, h, w])
+        if self.bias is not None:
+            out = nn_ops.bias_add(out, self.bias, data_format=self.data_format)
+        return self.activation(out) if self.activation is not None else out
+
+
 # ---- layers without variables ---------------------------------------------------------------------------
 class _Pooling2D(Layer):
     _kind = ""
@@ -474,11 +537,11 @@ class BatchNormalization(Layer):
             # NOTE: TF's moving-average update: moving -= (moving - batch) * (1 - momentum)
             new = moving.value() - (moving.value() - batch) * decay
             if flag is not None:
-                new = math.where_v2(flag, new, moving.value())
+                new = _switch(flag, new, moving.value())
             self.add_update(moving.assign(new).op)
         if flag is None:
             return y
-        return math.where_v2(flag, y, normalize(inputs, False)[0])
+        return _switch(flag, y, normalize(inputs, False)[0])
 
 
 # ---- the functional forms -------------------------------------------------------------------------------
@@ -563,5 +626,22 @@ def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=Tru
 
 # TF1's aliases
 Convolution2D = Conv2D
+Convolution2DTranspose = Deconvolution2D = Conv2DTranspose
+
+
+def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
+                     activation=None, use_bias=True, kernel_initializer=None,
+                     bias_initializer=init_ops.zeros_initializer(), kernel_regularizer=None, bias_regularizer=None,
+                     activity_regularizer=None, kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
+                     reuse=None):
+    """A transposed 2-D convolution (:class:`Conv2DTranspose` applied once)."""
+    layer = Conv2DTranspose(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                            activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, trainable=trainable,
+                            name=name, _scope=name, _reuse=reuse)
+    return layer.apply(inputs)
+
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D

@@ -38,6 +38,9 @@ COVERED_ELSEWHERE = {
         "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2"},
     "test_datasets.py": {"IteratorV2", "OneShotIterator", "MakeIterator", "IteratorGetNext",
                          "IteratorToStringHandle", "IteratorFromStringHandleV2"},
+    "test_sampled_losses.py": {"LogUniformCandidateSampler", "UniformCandidateSampler"},
+    "test_indexed_slices.py": {"ScatterAdd", "ScatterSub", "ScatterUpdate", "SparseApplyMomentum",
+                               "SparseApplyAdagrad"},
 }
 # Ops that only the graph rewriter makes (after gradients are taken, so they need none), by the test
 # file that runs graphs with and without the rewrite and compares the results.

@@ -1,3 +1,4 @@
-"""``tf.contrib``: the parts of TF1's contrib the tutorials use (``tf.contrib.layers``)."""
+"""``tf.contrib``: the parts of TF1's contrib the tutorials use (``tf.contrib.layers``, ``tf.contrib.rnn``,
+``tf.contrib.seq2seq``)."""
 
-from . import layers  # noqa: F401
+from . import layers, rnn, seq2seq  # noqa: F401

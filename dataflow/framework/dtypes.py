@@ -31,6 +31,11 @@ class DType:
         return self._np
 
     @property
+    def as_datatype_enum(self) -> int:
+        """TF's DataType enum value (``tf.float32.as_datatype_enum == 1``)."""
+        return _ENUM_OF[self]
+
+    @property
     def base_dtype(self) -> "DType":
         return self
 
@@ -122,12 +127,21 @@ _BY_NAME.update({"variant": variant, "float": float32, "double": float64, "half"
                  "long": int64,
                  "str": string, "bytes": string})
 _BY_NP = {np.dtype(d._np): d for d in ALL if d is not string}
+# TF's DataType enum (types.proto): ``dtype=1`` is float32; ``_ref`` types are the value + 100
+_ENUM = {1: float32, 2: float64, 3: int32, 4: uint8, 5: int16, 6: int8, 7: string, 8: complex64, 9: int64,
+         10: bool_, 17: uint16, 18: complex128, 19: float16, 22: uint32, 23: uint64}
+_ENUM_OF = {d: e for e, d in _ENUM.items()}
 
 
 def as_dtype(value) -> DType:
     """Convert ``value`` (a DType, name, NumPy dtype or Python type) to a :class:`DType`."""
     if isinstance(value, DType):
         return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        enum = int(value) - 100 if int(value) > 100 else int(value)
+        if enum in _ENUM:
+            return _ENUM[enum]
+        raise TypeError(f"Cannot convert value {value!r} to a dataflow DType (not a supported DataType enum).")
     if isinstance(value, str):
         name = value[:-4] if value.endswith("_ref") else value
         if name in _BY_NAME:

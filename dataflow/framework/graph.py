@@ -251,6 +251,7 @@ class Graph:
         self.seed = None
         self._last_id = 0
         self._gradient_override_map: dict[str, str] = {}
+        self._unfeedable: set = set()
 
     # ---- default graph -------------------------------------------------------------------
     def as_default(self):
@@ -509,8 +510,13 @@ class Graph:
         return self.get_all_collection_keys()
 
     # ---- misc ----------------------------------------------------------------------------
+    def prevent_feeding(self, tensor) -> None:
+        """Mark ``tensor`` as not feedable: a run feeding it raises ValueError (TF's rule)."""
+        self._unfeedable.add(tensor)
+        self._bump()
+
     def is_feedable(self, tensor) -> bool:
-        return True
+        return tensor not in self._unfeedable
 
     def is_fetchable(self, obj) -> bool:
         return True
@@ -587,12 +593,39 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, as_ref
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype={dtype!r})")
     from ..ops.constant import constant
 
+    if isinstance(value, (list, tuple)) and _holds_tensor(value):
+        return _autopack(value, dtype, name)
     if dtype is None and preferred_dtype is not None:
         try:
             return constant(value, dtype=preferred_dtype, name=name or "Const")
         except (TypeError, ValueError):
             pass
     return constant(value, dtype=dtype, name=name or "Const")
+
+
+def _holds_tensor(value) -> bool:
+    return any(_holds_tensor(v) if isinstance(v, (list, tuple)) else is_tensor_like(v) for v in value)
+
+
+def _autopack(value, dtype, name) -> Tensor:
+    """TF's auto-packing: a (nested) list holding tensors becomes one ``Pack`` of its elements; plain
+    numbers in it take the dtype of the first tensor (``tf.stop_gradient([t])`` is ``[1] + t.shape``)."""
+    from ..ops.indexing import stack
+
+    if dtype is None:
+        first = next(_tensors_in(value))
+        dtype = first.dtype if isinstance(first, Tensor) else convert_to_tensor(first).dtype
+    elems = [_autopack(v, dtype, None) if isinstance(v, (list, tuple)) and _holds_tensor(v)
+             else convert_to_tensor(v, dtype=dtype) for v in value]
+    return stack(elems, name=name or "packed")
+
+
+def _tensors_in(value):
+    for v in value:
+        if isinstance(v, (list, tuple)):
+            yield from _tensors_in(v)
+        elif is_tensor_like(v):
+            yield v
 
 
 def convert_n_to_tensor(values, dtype=None, name=None) -> list:

@@ -172,8 +172,10 @@ def static_axis(axis, name="axis"):
         return None
     v = constant_value(axis) if isinstance(axis, Tensor) else axis
     if v is None:
-        raise NotImplementedError(f"{name} must be a constant (computed {name}s are not supported yet): "
-                                  f"{axis!r}")
+        from ..framework import errors
+
+        raise errors.UnimplementedError(None, getattr(axis, "op", None), f"{name} must be known when the graph is "
+                                        f"built here (a computed {name} is not supported by this op): {axis!r}")
     v = np.asarray(v)
     return int(v) if v.ndim == 0 else tuple(int(a) for a in v.reshape(-1))
 

@@ -255,10 +255,30 @@ def _gather_kernel(xp, params, indices, *, axis):
     return xp.take(params, indices, axis=axis)
 
 
+def _is_variable(t: Tensor) -> bool:
+    """A variable's ref, or its read (``v/read``, an Identity of the ref)."""
+    return t._is_ref or (t.op.type == "Identity" and t.op.inputs[0]._is_ref)
+
+
+def _sparse_rows(g: Tensor, params: Tensor, indices: Tensor):
+    """TF's gradient of a gather from a variable: only the gathered rows, as ``tf.IndexedSlices``."""
+    from ..framework.indexed_slices import IndexedSlices
+    from .indexing import concat
+
+    inner = params.shape.as_list()[1:] if params.shape.ndims is not None else None
+    if inner is not None and None not in inner:
+        values = reshape(g, [-1] + inner)
+    else:
+        values = reshape(g, concat([[-1], shape_of(params)[1:]], 0))
+    return IndexedSlices(values, reshape(indices, [-1]), shape_of(params))
+
+
 def _gather_grad(op, g):
     params, indices = op.inputs
     axis = op.attrs["axis"]
     n = _dim(params, axis)
+    if axis == 0 and _is_variable(params):
+        return [_sparse_rows(g, params, indices), None]
     if axis == 0:
         return [unsorted_segment_sum(g, indices, n), None]
     if axis < 0:

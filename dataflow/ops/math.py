@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from ..framework import dtypes
+from ..framework import dtypes, errors
 from ..framework.graph import Tensor, _OperatorMixin, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from .common import binary_inputs, broadcast_binary, broadcast_to_bool, same_as_input
@@ -165,6 +165,26 @@ def _max_min_grad(compare):
     return grad
 
 
+def _int_checked(fn):
+    """A division kernel raising TF's InvalidArgumentError on an integer division by zero (NumPy would
+    give 0 with a warning); floats divide as IEEE says."""
+    def kernel(xp, x, y):
+        if y.dtype.kind in "iu" and not xp.all(y):
+            raise errors.InvalidArgumentError(None, None, "Integer division by zero")
+        return fn(x, y)
+
+    kernel.__name__ = f"_{fn.__name__}_kernel"
+    return kernel
+
+
+def _truncate_div(x, y):
+    """Division rounding toward zero (C's ``/``): the integer quotient, or ``trunc(x / y)`` for floats."""
+    if x.dtype.kind == "f":
+        return np.trunc(x / y)
+    q = np.floor_divide(x, y)
+    return q + ((q < 0) & (q * y != x)).astype(q.dtype)
+
+
 def _squared_difference_kernel(xp, x, y):
     d = x - y
     return d * d
@@ -176,8 +196,10 @@ BINARY = [
     ("Mul", "multiply", lambda op, g: [g * op.inputs[1], g * op.inputs[0]]),
     ("RealDiv", "true_divide",
      lambda op, g: [g / op.inputs[1], g * (-op.inputs[0] / op.inputs[1] / op.inputs[1])]),
-    ("FloorDiv", "floor_divide", None),
-    ("FloorMod", "mod", lambda op, g: [g, g * -floordiv(op.inputs[0], op.inputs[1])]),
+    ("FloorDiv", _int_checked(np.floor_divide), None),
+    ("FloorMod", _int_checked(np.mod), lambda op, g: [g, g * -floordiv(op.inputs[0], op.inputs[1])]),
+    ("TruncateDiv", _int_checked(_truncate_div), None),
+    ("TruncateMod", _int_checked(np.fmod), None),
     ("Pow", "power", _pow_grad),
     ("Maximum", "maximum", _max_min_grad(lambda x, y: greater_equal(x, y))),
     ("Minimum", "minimum", _max_min_grad(lambda x, y: less_equal(x, y))),
@@ -352,6 +374,16 @@ def mod(x, y, name=None):
 
 
 floormod = mod
+
+
+def truncatediv(x, y, name=None):
+    """``x / y`` rounding toward zero (C's division); InvalidArgumentError on an integer division by 0."""
+    return _b("TruncateDiv", x, y, name)
+
+
+def truncatemod(x, y, name=None):
+    """The remainder of :func:`truncatediv` (C's ``%``, NumPy's ``fmod``): its sign is ``x``'s."""
+    return _b("TruncateMod", x, y, name)
 
 
 def pow(x, y, name=None):  # noqa: A001 (TF's name)

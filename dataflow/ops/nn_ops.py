@@ -14,6 +14,7 @@ sum to one), the batch statistics returned by ``fused_batch_norm`` (TF passes no
 
 from __future__ import annotations
 
+import collections
 import numbers
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..framework.graph import Tensor, convert_to_tensor, make_op, name_scope
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
 from .array import expand_dims, identity, ones_like, reshape, size, squeeze, stop_gradient, zeros_like
-from .common import normalize_axis, shape_of, static_axis
+from .common import constant_value, normalize_axis, shape_of, static_axis
 from .constant import constant
 from .indexing import concat, gather, unsorted_segment_sum, unstack
 from .indexing import range as range_
@@ -41,6 +42,7 @@ __all__ = [
     "softmax_cross_entropy_with_logits_v2", "sparse_softmax_cross_entropy_with_logits",
     "sigmoid_cross_entropy_with_logits", "weighted_cross_entropy_with_logits", "l2_loss", "l2_normalize",
     "bias_add", "xw_plus_b", "relu_layer", "moments", "batch_normalization", "fused_batch_norm", "dropout",
+    "batch_norm_with_global_normalization",
     "embedding_lookup", "top_k", "in_top_k", "zero_fraction",
 ]
 
@@ -227,8 +229,11 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         logits = _floating(logits, "logits")
         labels = convert_to_tensor(labels, dtype=logits.dtype)
         axis = _axis(dim if axis is None else axis, logits)
+        lr, gr = labels.shape.ndims, logits.shape.ndims
+        if lr is not None and gr is not None and lr != gr and axis == gr - 1:
+            return _xent_as_matrices(labels, logits, scope)
         if logits.shape.ndims == 2 and axis == 1 and labels.shape.ndims == 2 and \
-                labels.shape.is_compatible_with(logits.shape):
+                labels.shape.is_compatible_with(logits.shape) and labels.shape[0].value != 1:
             return fused_xent(logits, labels, scope)  # TF's fused op: the common case, in one op
         s = _shifted(logits, axis)
         lse = log(reduce_sum(exp(s), axis, keepdims=True))
@@ -237,6 +242,27 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         # softmax * sum(labels) - labels; d/dlabels is lse - s = -log_softmax, as TF.
         lse_c = stop_gradient(lse)
         return add(reduce_sum(labels * (lse_c - s), axis), squeeze(lse - lse_c, [axis]), name=scope)
+
+
+def _xent_as_matrices(labels: Tensor, logits: Tensor, scope: str) -> Tensor:
+    """TF's route when labels and logits differ in rank: both flattened to ``[rows, classes]`` matrices
+    (rows broadcast, as TF's kernel: labels ``[1, N, C]`` against logits ``[N, C]``), the cost reshaped to
+    ``logits.shape[:-1]``."""
+    classes = logits.shape[-1].value if logits.shape[-1].value is not None else labels.shape[-1].value
+    if classes is None:
+        classes = shape_of(logits)[-1]
+    lab2 = reshape(labels, concat([[-1], [classes]], 0) if isinstance(classes, Tensor) else [-1, classes])
+    log2 = reshape(logits, concat([[-1], [classes]], 0) if isinstance(classes, Tensor) else [-1, classes])
+    cost = softmax_cross_entropy_with_logits_v2(lab2, log2, axis=1)
+    out = logits.shape.as_list()[:-1]
+    if all(d is not None for d in out):
+        cost = reshape(cost, out, name=scope)
+    else:
+        from .indexing import strided_slice
+
+        cost = reshape(cost, strided_slice(shape_of(logits), [0], [-1], [1]), name=scope)
+        cost.set_shape(out)
+    return cost
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None,
@@ -429,6 +455,18 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
             inv = inv * scale
         shift = offset - mean * inv if offset is not None else -mean * inv
         return add(x * cast(inv, x.dtype), cast(shift, x.dtype), name=scope)
+
+
+def batch_norm_with_global_normalization(t=None, m=None, v=None, beta=None, gamma=None, variance_epsilon=None,
+                                         scale_after_normalization=None, name=None, input=None, mean=None,
+                                         variance=None) -> Tensor:
+    """TF1's ``tf.nn.batch_norm_with_global_normalization``: :func:`batch_normalization` over the last axis
+    with ``gamma`` applied only when ``scale_after_normalization``."""
+    t = input if t is None else t
+    m = mean if m is None else m
+    v = variance if v is None else v
+    return batch_normalization(t, m, v, beta, gamma if scale_after_normalization else None, variance_epsilon,
+                               name=name or "batchnorm")
 
 
 def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, data_format="NHWC",
@@ -624,13 +662,17 @@ def _top_k_infer(op):
     if x.shape.ndims < 1:
         raise ValueError(f"input must be at least 1-D, got shape {x.shape}")
     n = x.shape[-1].value
-    if n is not None and n < k:
+    if n is not None and k is not None and n < k:
         raise ValueError(f"input must have at least k columns. Had {n}, needed {k}")
-    shape = TensorShape(x.shape.as_list()[:-1] + [k])
+    shape = TensorShape(x.shape.as_list()[:-1] + [k])  # k None: a k computed when the graph runs
     return [(x.dtype, shape), (dtypes.int32, shape)]
 
 
-def _top_k_kernel(xp, x, *, k, sorted):
+def _top_k_kernel(xp, x, k_input=None, *, k, sorted):
+    if k_input is not None:
+        k = int(k_input)
+        if k < 0:
+            raise ValueError(f"Need k >= 0, got {k}")
     # NOTE: a stable ascending sort of the reversed row, read backwards, is descending with ties in
     # increasing index order (TF's), for every dtype (negating would wrap unsigned integers).
     n = x.shape[-1]
@@ -648,10 +690,13 @@ def _top_k_grad(op, g_values, g_indices):
     in_shape = shape_of(x)
     lead = in_shape[:-1]
     offsets = reshape(range_(reduce_prod(lead)) * in_shape[-1], concat([lead, [1]], 0))
-    return [reshape(unsorted_segment_sum(g_values, idx + offsets, size(x)), in_shape)]
+    return [reshape(unsorted_segment_sum(g_values, idx + offsets, size(x)), in_shape)] + [None] * (len(op.inputs) - 1)
 
 
 register(OpDef("TopKV2", _top_k_infer, _top_k_kernel, grad=_top_k_grad))
+
+
+_TopK = collections.namedtuple("TopKV2", ["values", "indices"])  # what TF's top_k returns
 
 
 def top_k(input, k=1, sorted=True, name=None):
@@ -664,12 +709,15 @@ def top_k(input, k=1, sorted=True, name=None):
     >>> tf.Session().run(indices)
     array([1, 2], dtype=int32)
     """
+    x = convert_to_tensor(input)
+    if isinstance(k, Tensor) and constant_value(k) is None:  # k computed when the graph runs: an input
+        k_in = convert_to_tensor(k, dtype=dtypes.int32)
+        return _TopK(*make_op("TopKV2", [x, k_in], {"k": None, "sorted": bool(sorted)}, name or "TopKV2").outputs)
     k = static_axis(k, "k")
     if not isinstance(k, int) or k < 0:
         raise ValueError(f"k must be a non-negative scalar, got {k}")
-    x = convert_to_tensor(input)
     values, indices = make_op("TopKV2", [x], {"k": k, "sorted": bool(sorted)}, name or "TopKV2").outputs
-    return values, indices
+    return _TopK(values, indices)
 
 
 def in_top_k(predictions, targets, k, name=None) -> Tensor:

@@ -15,7 +15,7 @@ from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, make_op
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
-from .common import broadcast_view, normalize_axis, shape_of, shape_tensor_as_static, shape_value, static_axis
+from .common import broadcast_view, constant_value, normalize_axis, shape_of, shape_tensor_as_static, shape_value, static_axis
 
 
 def _reduced_shape(shape: TensorShape, axis, keepdims: bool) -> TensorShape:
@@ -220,6 +220,18 @@ def sum_leading(xp, x, axes):
 _ones: dict = {}  # (rows, dtype char) -> a read-only vector of ones (NumPy)
 
 
+def _empty_extremum(xp, x, fn: str, axis, keepdims: bool):
+    """Max/Min of an empty array: TF's identity (the lowest value for max, the highest for min)."""
+    if x.dtype.kind == "f":
+        init = -np.inf if fn == "max" else np.inf
+    elif x.dtype.kind == "b":
+        init = fn == "min"
+    else:
+        info = np.iinfo(x.dtype)
+        init = info.min if fn == "max" else info.max
+    return getattr(xp, fn)(x, axis=axis, keepdims=keepdims, initial=init)
+
+
 def _reduction(name, fn):
     # NOTE: NumPy would widen int32 sums and products to int64; TF keeps the input dtype
     if fn == "sum":
@@ -232,6 +244,11 @@ def _reduction(name, fn):
     elif fn == "prod":
         def kernel(xp, x, *, axis, keepdims):
             return getattr(xp, fn)(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    elif fn in ("max", "min"):
+        def kernel(xp, x, *, axis, keepdims):
+            if x.size == 0:  # as TF: the identity of the reduction (-inf for max), not an error
+                return _empty_extremum(xp, x, fn, axis, keepdims)
+            return getattr(xp, fn)(x, axis=axis, keepdims=keepdims)
     else:
         def kernel(xp, x, *, axis, keepdims):
             return getattr(xp, fn)(x, axis=axis, keepdims=keepdims)
@@ -250,10 +267,77 @@ for _t, _kernel, _grad, _out in [("Sum", _reduction("Sum", "sum"), _sum_grad, No
     register(OpDef(_t, _reduce_infer(_out), _kernel, grad=_grad, differentiable=_grad is not None))
 
 
+# ---- ReduceAxes: a reduction over axes computed when the graph runs ---------------------------
+# TF's reductions take their axes as a tensor; ours are attrs (a known output shape, one xp call).
+# A computed axis (``reduce_sum(x, axis=placeholder)``) makes this op instead, which reads the axes
+# when it runs and calls the static op's kernel; its output shape is known only as far as the axes'.
+def _computed_axes(xp, x, axis):
+    flat = [int(a) for a in np.asarray(axis).reshape(-1)]
+    for a in flat:
+        if not -x.ndim <= a < max(x.ndim, 1):
+            from ..framework import errors
+
+            raise errors.InvalidArgumentError(None, None, f"Invalid reduction dimension ({a} for input with "
+                                              f"{x.ndim} dimension(s)")
+    return tuple(sorted({a % max(x.ndim, 1) for a in flat}))
+
+
+def _reduce_axes_kernel(xp, x, axis, *, fn, keepdims):
+    from ..framework.registry import OP_DEFS
+
+    return OP_DEFS[fn].kernel(xp, x, axis=_computed_axes(xp, x, axis), keepdims=keepdims)
+
+
+def _reduce_axes_infer(op):
+    x, axis = op.inputs
+    dt = dtypes.bool_ if op.attrs["fn"] in ("Any", "All") else x.dtype
+    if op.attrs["keepdims"] and x.shape.ndims is not None:
+        return [(dt, TensorShape([None] * x.shape.ndims))]
+    if x.shape.ndims is not None and axis.shape.num_elements() == 1:
+        return [(dt, TensorShape([None] * (x.shape.ndims - 1)))]
+    return [(dt, TensorShape(None))]
+
+
+def _kept_shape_of(x: Tensor, axis: Tensor) -> Tensor:
+    """``shape(x)`` with the dimensions ``axis`` (a tensor) set to 1."""
+    from .array import expand_dims, ones_like, rank, reshape, shape
+    from .gather import range as range_
+    from .math import cast, equal, floormod, where_v2
+
+    axes = floormod(reshape(cast(axis, dtypes.int32), [-1]), rank(x))
+    reduced = reduce_any(equal(expand_dims(range_(rank(x)), 1), axes), axis=1)
+    return where_v2(reduced, ones_like(shape(x)), shape(x))
+
+
+def _reduce_axes_grad(op, g):
+    from .array import broadcast_to, reshape, shape, size
+    from .math import cast, equal
+
+    x, axis = op.inputs
+    fn, kept = op.attrs["fn"], _kept_shape_of(x, axis)
+    spread = broadcast_to(reshape(g, kept), shape(x))
+    if fn == "Sum":
+        return [spread, None]
+    if fn == "Mean":
+        return [spread / cast(size(x) // size(op.outputs[0]), x.dtype), None]
+    if fn in ("Max", "Min"):  # shared equally among the elements equal to the extremum, as TF
+        hit = cast(equal(x, broadcast_to(reshape(op.outputs[0], kept), shape(x))), x.dtype)
+        ties = broadcast_to(reshape(make_op("ReduceAxes", [hit, axis], {"fn": "Sum", "keepdims": True}).outputs[0],
+                                    kept), shape(x))
+        return [spread * hit / ties, None]
+    raise LookupError(f"No gradient defined for {fn} over computed axes ('{op.name}')")
+
+
+register(OpDef("ReduceAxes", _reduce_axes_infer, _reduce_axes_kernel, grad=_reduce_axes_grad))
+
+
 def _reduce(op_type, default_name, input_tensor, axis, keepdims, name, reduction_indices, keep_dims):
     x = convert_to_tensor(input_tensor)
-    axis = static_axis(reduction_indices if axis is None else axis)
     keepdims = bool(keep_dims if keepdims is None and keep_dims is not None else keepdims or False)
+    axis = reduction_indices if axis is None else axis
+    if isinstance(axis, Tensor) and constant_value(axis) is None:
+        return make_op("ReduceAxes", [x, axis], {"fn": op_type, "keepdims": keepdims}, name or default_name).outputs[0]
+    axis = static_axis(axis)
     if isinstance(axis, int):
         axis = (axis,)
     if axis is not None and x.shape.ndims is not None:

@@ -29,6 +29,7 @@ from ..framework import dtypes, errors
 from ..framework.graph import convert_to_tensor, get_default_graph, graph_of, make_op
 from ..framework.registry import OpDef, register
 from ..framework.tensor_shape import TensorShape
+from ..runtime.control import check_cancelled
 
 __all__ = ["numpy_function", "py_func"]
 
@@ -79,6 +80,7 @@ def _py_func_kernel(xp, *args, token, Tout, func):
         ret = func(*[_host(a) for a in args])
     except Exception as e:  # noqa: BLE001  (every failure of user code becomes TF's error class)
         raise _error_for(e, token) from e
+    check_cancelled()  # a slow function may have outlived the run's deadline: stop the run here
     if not Tout:
         return None
     values = list(ret) if isinstance(ret, (list, tuple)) else [ret]

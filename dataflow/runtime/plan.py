@@ -473,10 +473,42 @@ def _after(value, *_):
     return value
 
 
+class _TrackingPool:
+    """The pool of one multi-task run: the shared pool, remembering the tasks it started, so that a run
+    that fails returns only when all of them have stopped (no variable changes after ``run`` raised)."""
+
+    _shared = None
+
+    def __init__(self):
+        if _TrackingPool._shared is None:
+            import concurrent.futures
+            import os
+
+            _TrackingPool._shared = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2,
+                                                                          thread_name_prefix="dataflow")
+        self._max_workers = _TrackingPool._shared._max_workers
+        self.futures: list = []
+
+    def submit(self, fn, *args, **kwargs):
+        import contextvars
+
+        # the run's context (its deadline, NumPy's error state) goes with each task
+        f = _TrackingPool._shared.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        self.futures.append(f)
+        return f
+
+
 def _threaded_get(dsk, keys):
+    import concurrent.futures
+
     import dask.threaded
 
-    return dask.threaded.get(dsk, keys)
+    pool = _TrackingPool()
+    try:
+        return dask.threaded.get(dsk, keys, pool=pool)
+    except BaseException:
+        concurrent.futures.wait(pool.futures)
+        raise
 
 
 def np_errstate():

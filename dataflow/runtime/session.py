@@ -18,6 +18,8 @@ from ..framework import dtypes, errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
 from ..framework.graph_def import ops_to_graph_def
 from ..rewrite import config_key
+from ..framework.indexed_slices import IndexedSlices, IndexedSlicesValue
+from . import control
 from .plan import Plan, np_errstate
 from .state import SessionState
 
@@ -145,6 +147,9 @@ def _flatten_fetches(graph: Graph, fetches, flat: list):
         return lambda vals: rebuild(builder(vals))
     if fetches is None:
         raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+    if isinstance(fetches, IndexedSlices):  # fetched as TF's IndexedSlicesValue(values, indices, dense_shape)
+        parts = [_flatten_fetches(graph, t, flat) for t in (fetches.values, fetches.indices, fetches.dense_shape)]
+        return lambda vals: IndexedSlicesValue(*[b(vals) for b in parts])
     try:
         element = graph.as_graph_element(fetches)
     except (KeyError, ValueError) as e:
@@ -192,6 +197,12 @@ def _feed_checker(tensor: Tensor):
                 src = np.asarray(value)
             except Exception as e:
                 raise bad(f"Cannot feed {value!r} to tensor {tensor.name}: {e}") from None
+            if src.dtype.kind in "OSU" and npd.kind in "biufc":  # as TF: numeric strings, object numbers
+                try:
+                    src = src.astype(npd)
+                except (TypeError, ValueError) as e:
+                    raise bad(f"Cannot feed {value!r} to tensor '{tensor.name}' of dtype {tensor.dtype.name}: "
+                              f"{e}") from None
             if src.dtype.kind in "OSUV" or (src.dtype != npd and not np.can_cast(src.dtype, npd, "same_kind")
                                              and not (src.dtype.kind in "biu" and npd.kind in "fc")
                                              and not _integral_fits(src, npd)):
@@ -209,6 +220,19 @@ def _feed_checker(tensor: Tensor):
         return arr
 
     return check
+
+
+def _flatten_feeds(feed_dict) -> dict:
+    """TF's nested feeds: a tuple key (an ``LSTMStateTuple`` of placeholders) takes a value of its structure."""
+    flat = {}
+    for k, v in feed_dict.items():
+        if isinstance(k, tuple):
+            if not isinstance(v, (tuple, list)) or len(v) != len(k):
+                raise ValueError(f"The value fed to the structure {k!r} must have its structure, got {v!r}")
+            flat.update(_flatten_feeds(dict(zip(k, v))))
+        else:
+            flat[k] = v
+    return flat
 
 
 def _integral_fits(src: np.ndarray, npd: np.dtype) -> bool:
@@ -267,6 +291,17 @@ class _AsDefault:
             stack.reverse()
 
 
+def _forget(plan) -> None:
+    """Drop a plan's generated source from ``linecache`` (kept there for tracebacks while it may run)."""
+    import linecache
+
+    for seg in plan.segments:
+        linecache.cache.pop(seg.key, None)
+
+
+MAX_PLANS = 256  # plans one session keeps (a loop making new fetches each step must not grow memory)
+
+
 class Session:
     """``tf.Session(target, graph, config)``: runs ops of ``graph`` (the default graph if None).
 
@@ -287,6 +322,7 @@ class Session:
             raise errors.UnimplementedError(None, None, f"Session target {target!r}: running on a "
                                             "dask.distributed cluster is not implemented yet; use target ''")
         self._scheduler = _resolve_scheduler(self.config.dask_scheduler)
+        control.install_sigint_handler()
         self._state = SessionState()
         self._plans: dict = {}
         self._plan_lock = threading.RLock()
@@ -319,6 +355,8 @@ class Session:
         """Release the session's state; later runs raise RuntimeError. Runs blocked in a queue or
         reader op are woken with CancelledError."""
         self._closed = True
+        for plan in list(self._plans.values()):
+            _forget(plan)
         self._plans = {}
         self._state.clear()
 
@@ -335,6 +373,8 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
+        if any(isinstance(k, tuple) for k in feed_dict):
+            feed_dict = _flatten_feeds(feed_dict)
         trace = options is not None and run_metadata is not None and getattr(options, "trace_level", 0) > 0
         try:
             key = (self.graph.version, _fetch_key(fetches), tuple(feed_dict), config_key(self.config))
@@ -351,10 +391,14 @@ class Session:
                     if key is not None:
                         if any(k[0] != key[0] for k in self._plans):  # older graph versions never hit again
                             self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
+                        if len(self._plans) >= MAX_PLANS:  # bounded: the least recently made plan goes
+                            _forget(self._plans.pop(next(iter(self._plans))))
                         self._plans[key] = plan
         values = [check(v) for check, v in zip(plan.checkers, feed_dict.values())]
-        with np_errstate():
-            result = plan.execute(values)
+        timeout = (getattr(options, "timeout_in_ms", 0) if options is not None else 0) or \
+            self.config.operation_timeout_in_ms
+        with np_errstate(), control.holding_interrupts():  # Ctrl-C waits for the run's end (control.py)
+            result = control.run_with_deadline(plan.execute, (values,), timeout) if timeout else plan.execute(values)
         if trace:
             run_metadata.step_stats = plan.tracer.step_stats()
             run_metadata.partition_graphs = [ops_to_graph_def(ops) for ops in plan.segment_ops]
@@ -373,10 +417,26 @@ class Session:
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
             if not isinstance(t, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is not a Tensor")
+            if not self.graph.is_feedable(t):
+                raise ValueError(f"Tensor {t.name} may not be fed.")
             feeds.append(t)
         plan = Plan(flat, feeds, builder, self._state, self.config, self._scheduler, trace)
         plan.checkers = [_feed_checker(t) for t in feeds]
         return plan
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function running ``fetches`` with its positional arguments fed to ``feed_list`` (TF's
+        ``Session.make_callable``); with ``accept_options`` it takes ``options`` and ``run_metadata``."""
+        feed_list = list(feed_list or [])
+
+        def call(*args, options=None, run_metadata=None):
+            if len(args) != len(feed_list):
+                raise TypeError(f"Expected {len(feed_list)} feed arguments, got {len(args)}")
+            return self.run(fetches, dict(zip(feed_list, args)), options, run_metadata)
+
+        if accept_options:
+            return call
+        return lambda *args: call(*args)
 
     def lower(self, fetches, feed_dict=None) -> "LoweredRun":
         """The Dask graph one ``run(fetches, feed_dict)`` executes, as a Dask collection.

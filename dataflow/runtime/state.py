@@ -90,5 +90,9 @@ class SessionState:
         for _, r in resources:
             if hasattr(r, "cancel"):
                 r.cancel()
+        # NOTE: generated segment code holds the slots it binds (in a function <-> globals cycle that only
+        # the cycle collector frees): emptying each slot releases the variables' arrays at once
+        for slot in self.slots.values():
+            slot.value = None
         self.slots.clear()
         self.rngs.clear()

@@ -46,6 +46,13 @@ class AdagradOptimizer(Optimizer):
         self._learning_rate_tensor = convert_to_tensor(self._call_if_callable(self._learning_rate),
                                                        name="learning_rate")
 
+    def _apply_sparse(self, grad, var):
+        from ..ops.sparse_training import sparse_apply_adagrad
+
+        return sparse_apply_adagrad(var, self.get_slot(var, "accumulator"),
+                                    cast(self._learning_rate_tensor, var.dtype.base_dtype), grad.values, grad.indices,
+                                    use_locking=self._use_locking).op
+
     def _apply_dense(self, grad, var):
         return apply_adagrad(var, self.get_slot(var, "accumulator"),
                              cast(self._learning_rate_tensor, var.dtype.base_dtype), grad,

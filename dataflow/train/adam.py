@@ -88,6 +88,30 @@ class AdamOptimizer(Optimizer):
                           cast(self._beta2_t, dtype), cast(self._epsilon_t, dtype), grad,
                           use_locking=self._use_locking).op
 
+    def _apply_sparse(self, grad, var):
+        """TF1's sparse Adam: the moments decay everywhere, the gradient rows are added where they are
+        (``ScatterAdd``), and the whole variable moves (TF's ``_apply_sparse_shared``, not LazyAdam)."""
+        from ..ops.math import sqrt
+        from ..ops.sparse_training import scatter_add
+        from ..ops.state import assign_sub
+
+        dtype = var.dtype.base_dtype
+        beta1_power, beta2_power = (cast(p, dtype) for p in self._get_beta_accumulators())
+        lr_t, beta1_t, beta2_t, eps_t = (cast(t, dtype) for t in (self._lr_t, self._beta1_t, self._beta2_t,
+                                                                   self._epsilon_t))
+        lr = lr_t * sqrt(1 - beta2_power) / (1 - beta1_power)
+        graph = get_default_graph()
+        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
+        m_t = assign(m, m * beta1_t, use_locking=self._use_locking)
+        with graph.control_dependencies([m_t]):
+            m_t = scatter_add(m, grad.indices, grad.values * (1 - beta1_t), use_locking=self._use_locking)
+        v_t = assign(v, v * beta2_t, use_locking=self._use_locking)
+        with graph.control_dependencies([v_t]):
+            v_t = scatter_add(v, grad.indices, (grad.values * grad.values) * (1 - beta2_t),
+                              use_locking=self._use_locking)
+        var_update = assign_sub(var, lr * m_t / (sqrt(v_t) + eps_t), use_locking=self._use_locking)
+        return group(var_update, m_t, v_t)
+
     def _finish(self, update_ops, name_scope_):
         graph = get_default_graph()
         with graph.control_dependencies(update_ops):

@@ -24,6 +24,14 @@ class GradientDescentOptimizer(Optimizer):
     def _prepare(self):
         self._lr_t = convert_to_tensor(self._call_if_callable(self._learning_rate), name="learning_rate")
 
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        # TF's: var.scatter_sub(lr * values) at the (possibly repeated) indices: only those rows change
+        from ..ops.math import cast
+        from ..ops.sparse_training import scatter_sub
+
+        return scatter_sub(var, grad.indices, grad.values * cast(self._lr_t, var.dtype.base_dtype),
+                           use_locking=self._use_locking).op
+
     def _apply_dense(self, grad, var):
         from ..ops.math import cast
 

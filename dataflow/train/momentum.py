@@ -38,6 +38,14 @@ class MomentumOptimizer(Optimizer):
                                                        name="learning_rate")
         self._momentum_tensor = convert_to_tensor(self._call_if_callable(self._momentum), name="momentum")
 
+    def _apply_sparse(self, grad, var):
+        from ..ops.sparse_training import sparse_apply_momentum
+
+        dtype = var.dtype.base_dtype
+        return sparse_apply_momentum(var, self.get_slot(var, "momentum"), cast(self._learning_rate_tensor, dtype),
+                                     grad.values, grad.indices, cast(self._momentum_tensor, dtype),
+                                     use_locking=self._use_locking, use_nesterov=self._use_nesterov).op
+
     def _apply_dense(self, grad, var):
         dtype = var.dtype.base_dtype
         return apply_momentum(var, self.get_slot(var, "momentum"), cast(self._learning_rate_tensor, dtype), grad,

@@ -9,6 +9,7 @@ and followed by ``global_step += 1`` when a global step is given). A variable ma
 from __future__ import annotations
 
 from ..autodiff import gradients
+from ..framework.indexed_slices import IndexedSlices, deduplicate
 from ..framework.graph import GraphKeys, convert_to_tensor, get_default_graph, name_scope
 from ..ops import state
 from ..ops.constant import group
@@ -69,7 +70,7 @@ class Optimizer:
         for g, v in grads_and_vars:
             if not isinstance(v, Variable):
                 raise TypeError(f"Can not apply gradients to {v!r}: not a Variable")
-            converted.append((None if g is None else convert_to_tensor(g), v))
+            converted.append((None if g is None else g if isinstance(g, IndexedSlices) else convert_to_tensor(g), v))
         var_list = [v for g, v in converted if g is not None]
         if not var_list:
             raise ValueError(f"No gradients provided for any variable: {[v.name for _, v in converted]}.")
@@ -97,7 +98,10 @@ class Optimizer:
     def _update_op(self, grad, var):
         """The subclass's update of ``var``, then (TF's ``_RefVariableProcessor.update_op``) the projection
         ``var.assign(var.constraint(var))`` ordered after it when ``var`` has a constraint."""
-        update = self._apply_dense(grad, var)
+        if isinstance(grad, IndexedSlices):
+            update = self._apply_sparse_duplicate_indices(grad, var)
+        else:
+            update = self._apply_dense(grad, var)
         if var.constraint is None:
             return update
         with get_default_graph().control_dependencies([update]):
@@ -135,6 +139,15 @@ class Optimizer:
 
     def _apply_dense(self, grad, var):
         raise NotImplementedError
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        """A sparse gradient's update: repeated rows summed (TF's dedup), then :meth:`_apply_sparse`."""
+        return self._apply_sparse(deduplicate(grad), var)
+
+    def _apply_sparse(self, grad, var):
+        """The update for unique-row ``grad`` (an IndexedSlices); optimizers without a sparse rule apply
+        it densified."""
+        return self._apply_dense(convert_to_tensor(grad), var)
 
     def _finish(self, update_ops, name_scope_):
         return group(*update_ops, name=name_scope_)
