@@ -74,6 +74,8 @@ def fold_constants(rw: Rewriter, ops: list) -> list:
                     value = kernel(*values)
             except Exception:
                 return None
+            if not isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+                return None  # an opaque value (a TensorArray's storage before its first write): not a constant
         value = np.array(value, dtype=out.dtype.as_numpy_dtype)
         if not out.shape.is_compatible_with(value.shape) or value.nbytes > FOLD_MAX_BYTES:
             return None
