@@ -42,7 +42,8 @@ def test_nested_loop_vars_dicts_namedtuples():
         c, h = state
         return step + 1, LSTMStateTuple(c + h, h * 2.0), {"a": extra["a"] + 1.0, "b": (extra["b"][0] - 1,)}
 
-    init = (tf.constant(0), LSTMStateTuple(tf.zeros([2]), tf.ones([2])), {"a": tf.constant(0.0), "b": (tf.constant(5),)})
+    init = (tf.constant(0), LSTMStateTuple(tf.zeros([2]), tf.ones([2])),
+            {"a": tf.constant(0.0), "b": (tf.constant(5),)})
     step, state, extra = tf.while_loop(lambda s, *_: s < 3, body, init)
     assert isinstance(state, LSTMStateTuple) and isinstance(extra, dict) and isinstance(extra["b"], tuple)
     out = _run([step, state, extra])
