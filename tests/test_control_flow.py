@@ -374,3 +374,14 @@ def test_tensor_array_dynamic_size_and_errors():
     with pytest.raises(tf.errors.InvalidArgumentError, match="not yet been written"):
         _run(empty.read(0))
     assert _run(tf.TensorArray(tf.float32, size=0, element_shape=[3]).stack()).shape == (0, 3)
+
+
+def test_seeded_random_ops_in_bodies_draw_their_own_streams():
+    tf.set_random_seed(3)
+    outer = tf.random_uniform([3])
+    inner = tf.while_loop(lambda i, r: i < 1, lambda i, r: (i + 1, tf.random_uniform([3])), [0, tf.zeros([3])])[1]
+    a, b = _run([outer, inner])
+    assert not np.allclose(a, b)
+    assert len({op._id for op in inner.op.attrs["body"].get_operations()} |
+               {op._id for op in tf.get_default_graph().get_operations()}) == \
+        len(inner.op.attrs["body"].get_operations()) + len(tf.get_default_graph().get_operations())
