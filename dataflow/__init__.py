@@ -84,3 +84,5 @@ from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 from .framework.dtypes import variant  # noqa: E402,F401
 from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
 from .ops.tensor_array import TensorArray  # noqa: E402,F401
+from .ops.check_ops_more import (  # noqa: E402,F401
+    assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)

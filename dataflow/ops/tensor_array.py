@@ -183,8 +183,8 @@ class TensorArray:
     >>> ta = tf.TensorArray(tf.float32, size=3)
     >>> _, ta = tf.while_loop(lambda i, ta: i < 3,
     ...                       lambda i, ta: (i + 1, ta.write(i, tf.cast(i, tf.float32) * 2.0)), [0, ta])
-    >>> tf.Session().run(ta.stack())
-    array([0., 2., 4.], dtype=float32)
+    >>> print(tf.Session().run(ta.stack()))
+    [0. 2. 4.]
     """
 
     def __init__(self, dtype, size=None, dynamic_size=None, clear_after_read=None, tensor_array_name=None,
