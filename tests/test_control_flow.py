@@ -371,8 +371,12 @@ def test_tensor_array_dynamic_size_and_errors():
     with pytest.raises(ValueError, match="Size must be provided"):
         tf.TensorArray(tf.float32)
     empty = tf.TensorArray(tf.float32, size=2)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="not yet been written"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Could not read from TensorArray index 0"):
         _run(empty.read(0))
+    np.testing.assert_array_equal(_run(tf.TensorArray(tf.float32, size=2, element_shape=[3]).read(1)), [0, 0, 0])
+    twice = tf.TensorArray(tf.float32, size=2).write(0, 1.0).write(0, 2.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="already been written"):
+        _run(twice.stack())
     assert _run(tf.TensorArray(tf.float32, size=0, element_shape=[3]).stack()).shape == (0, 3)
 
 
