@@ -86,3 +86,4 @@ from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
 from .ops.tensor_array import TensorArray  # noqa: E402,F401
 from .ops.check_ops_more import (  # noqa: E402,F401
     assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
+from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401
