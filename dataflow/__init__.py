@@ -111,3 +111,6 @@ from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F4
 from .ops.string_ops import string_to_number  # noqa: E402,F401
 from .framework.indexed_slices import IndexedSlices, IndexedSlicesValue  # noqa: E402,F401
 from .ops.sparse_training import scatter_add, scatter_sub, scatter_update  # noqa: E402,F401
+from .ops.check_ops_more import (  # noqa: E402,F401
+    assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
+from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401
