@@ -229,7 +229,8 @@ def test_parse_single_sequence_example_as_tensorflow():
     cases = [({}, {"nope": tf.FixedLenSequenceFeature([2], tf.float32)},
               "Name: <unknown>, Feature list 'nope' is required but could not be found."),
              ({}, {"tok": tf.FixedLenSequenceFeature([], tf.int64)},
-              "Name: <unknown>, Key: tok, Index: 0.  Number of values != expected.  values size: 2 but output shape: []"),
+              "Name: <unknown>, Key: tok, Index: 0.  Number of values != expected.  values size: 2 but output "
+              "shape: []"),
              ({}, {"xy": tf.VarLenFeature(tf.string)},
               "Name: <unknown>, Feature list: xy, Index: 0.  Data types don't match. Expected type: string"),
              ({"x": tf.FixedLenFeature([], tf.int64)}, {},

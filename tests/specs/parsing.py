@@ -1,5 +1,6 @@
-"""Parsing and sparse ops: ParseExample, ParseSingleExample, ParseSingleSequenceExample, DecodeRaw, DecodeCSV, StringSplit, SparseToDense,
-DecodePng/EncodePng (round trips here; decoding against TensorFlow in test_png.py).
+"""Parsing and sparse ops: ParseExample, ParseSingleExample, ParseSingleSequenceExample, DecodeRaw,
+DecodeCSV, StringSplit, SparseToDense, DecodePng/EncodePng (round trips here; decoding against TensorFlow in
+test_png.py).
 
 References are written independently of the kernels: Example protos are built from random values and
 the reference reads those values back with the protobuf API feature by feature; CSV lines are made from
@@ -135,7 +136,8 @@ SPECS = [
     OpSpec("parse_single_sequence_example", _seq_build, _seq_ref, _seq_inputs, grad=False),
     OpSpec("png_round_trip_rgb", lambda i: tf.image.decode_png(tf.image.encode_png(i)), lambda i: i,
            lambda rng: [rng.integers(0, 256, (5, 7, 3)).astype(np.uint8)], grad=False),
-    OpSpec("png_round_trip_gray16_as_rgba", lambda i: tf.io.decode_png(tf.io.encode_png(i), channels=4, dtype=tf.uint16),
+    OpSpec("png_round_trip_gray16_as_rgba",
+           lambda i: tf.io.decode_png(tf.io.encode_png(i), channels=4, dtype=tf.uint16),
            lambda i: np.concatenate([i, i, i, np.full_like(i, 65535)], axis=2),
            lambda rng: [rng.integers(0, 65536, (4, 6, 1)).astype(np.uint16)], grad=False),
     OpSpec("sparse_to_dense", lambda v, d: tf.sparse_to_dense(_IDX, [3, 4], v, d), _to_dense_ref,
