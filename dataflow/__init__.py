@@ -91,6 +91,7 @@ from .framework.sparse_tensor import SparseTensor, SparseTensorValue  # noqa: E4
 from .ops.decode_ops import decode_csv, decode_raw, string_split  # noqa: E402,F401
 from .ops.parsing_ops import (  # noqa: E402,F401
     FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
+from .ops.sequence_example_ops import parse_single_sequence_example  # noqa: E402,F401
 from .ops.sparse_ops import sparse_tensor_to_dense, sparse_to_dense  # noqa: E402,F401
 # Input pipelines (tfdata branch): TF1 queues and readers, tf.data.
 from . import data, queue  # noqa: E402,F401

@@ -9,6 +9,8 @@ of URLs that readers, queues and datasets iterate over. The URLs keep their prot
 
 from __future__ import annotations
 
+import os
+
 from dataflow.errors import NotFoundError
 
 __all__ = ["expand", "open_file", "protocol_of", "url_fs"]
@@ -36,6 +38,8 @@ def _to_url(pattern: str, fs, path: str) -> str:
     """A matched filesystem ``path`` as a URL like ``pattern`` (keeping chains such as ``simplecache::``)."""
     if "::" in pattern:
         return pattern.rsplit("::", 1)[0] + "::" + fs.unstrip_protocol(path)
+    if protocol_of(pattern) is None and not os.path.isabs(pattern):
+        return os.path.relpath(path)                   # a relative pattern gives relative paths, as TF
     if protocol_of(pattern) in (None, "file", "local"):
         return path
     return fs.unstrip_protocol(path)

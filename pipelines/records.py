@@ -12,10 +12,11 @@ computed by ``google_crc32c``. The whole stream may be compressed as one GZIP or
 are then positions in the *uncompressed* stream, as in TensorFlow.
 
 Reading (:class:`RecordReader`) works on large blocks: the file is read ``BLOCK`` bytes at a time into
-one buffer and records are sliced out of it, so there is no system call per record; a record's CRC is computed on
-the bytes object returned for it (one copy). A record never makes the reader ask for more than the file holds: a corrupt
-length field (say 2**60) reads the rest of the file, in bounded chunks, and reports the record as
-truncated rather than allocating the length.
+one buffer, and all the complete records of the buffer are decoded at once (:func:`_scan_block`: NumPy
+gathers and compares the headers and checksums; a record's CRC is computed on the bytes object returned
+for it), so there is neither a system call nor much Python per record. A record never makes the reader
+ask for more than the file holds: a corrupt length field (say 2**60) reads the rest of the file, in
+bounded chunks, and reports the record as truncated rather than allocating the length.
 
 Errors follow TensorFlow's ``RecordReader`` exactly:
 
@@ -58,7 +59,6 @@ _FOOTER = 4
 _MASK_DELTA = 0xA282EAD8
 _crc = google_crc32c.value
 _unpack_header = struct.Struct("<QI").unpack_from
-_unpack_u32 = struct.Struct("<I").unpack_from
 _pack_u64 = struct.Struct("<Q").pack
 _pack_u32 = struct.Struct("<I").pack
 _unpack_u64 = struct.Struct("<Q").unpack_from
@@ -313,43 +313,24 @@ class RecordReader:
         return True
 
     def _scan_buffer(self):
-        """The hot loop: append each complete, checked record of ``_buf`` from ``_pos`` to ``_pending``.
-        Returns ``(error or None, bytes needed for an incomplete record or 0)``."""
+        """Append each complete, checked record of ``_buf`` from ``_pos`` to ``_pending``. Returns
+        ``(error or None, bytes needed for the next, incomplete record or 0)``."""
         buf, pos, out = self._buf, self._pos, self._pending
-        end, crc, header_crcs = len(buf), _crc, self._header_crcs
-        offset = self.offset
-        records, pos, bad = _scan_block(buf, pos, header_crcs)
+        end, offset = len(buf), self.offset
+        records, pos, bad = _scan_block(buf, pos, self._header_crcs)
         out += records
         offset += sum(map(len, records)) + (_HEADER + _FOOTER) * len(records)
         if bad is not None:
             self._pos = pos
             return DataLossError(None, None, f"{self.name}: corrupted record at {offset + bad}"), 0
-        append = out.append
-        error, need = None, 0
-        while end - pos >= _HEADER:                      # the rest: at most one incomplete record
-            length, len_crc = _unpack_header(buf, pos)
-            expect = header_crcs.get(length)
-            if expect is None:
-                expect = masked_crc(buf[pos:pos + 8])
-                if len(header_crcs) < 4096:
-                    header_crcs[length] = expect
-            if expect != len_crc:
-                error = DataLossError(None, None, f"{self.name}: corrupted record at {offset}")
-                break
-            stop = pos + _HEADER + length
-            if stop + _FOOTER > end:
-                need = _HEADER + length + _FOOTER
-                break
-            record = buf[pos + _HEADER:stop]
-            c = crc(record)
-            if (((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF != _unpack_u32(buf, stop)[0]:
-                error = DataLossError(None, None, f"{self.name}: corrupted record at {offset + _HEADER}")
-                break
-            append(record)
-            offset += length + _HEADER + _FOOTER
-            pos = stop + _FOOTER
         self._pos = pos
-        return error, need
+        if end - pos < _HEADER:
+            return None, 0
+        # what is left is one incomplete record (its header checked here) or the start of a header
+        length, len_crc = _unpack_header(buf, pos)
+        if masked_crc(buf[pos:pos + 8]) != len_crc:
+            return DataLossError(None, None, f"{self.name}: corrupted record at {offset}"), 0
+        return None, _HEADER + length + _FOOTER
 
 
 def _scan_block(buf: bytes, pos: int, header_crcs: dict):

@@ -95,6 +95,15 @@ def test_gfile_directories_rename_copy_remove(root):
     assert not tf.gfile.Exists(f"{root}/a")
 
 
+def test_relative_patterns_give_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("data")
+    for k in range(2):
+        _touch(f"data/part-{k}.tfrecord")
+    assert expand("data/part-*.tfrecord") == ["data/part-0.tfrecord", "data/part-1.tfrecord"]
+    assert tf.gfile.Glob("data/*") == ["data/part-0.tfrecord", "data/part-1.tfrecord"]
+
+
 def test_copy_across_filesystems(tmp_path):
     mem = f"memory://test_files/{uuid.uuid4().hex}/data.bin"
     _touch(mem, os.urandom(100))

@@ -17,3 +17,4 @@ from . import io_ops  # noqa: F401,E402
 from . import fused  # noqa: F401,E402  (FusedElementwise: made by dataflow/rewrite, never by users)
 from . import summary_ops  # noqa: F401,E402
 from . import candidate_sampling, sparse_training, string_ops  # noqa: F401,E402
+from . import sequence_example_ops  # noqa: F401,E402

@@ -235,16 +235,25 @@ def _parse_all(serialized: list, names) -> list:
     return out
 
 
+def parse_features(examples: list, attrs: dict, names=None, single: bool = False) -> list:
+    """The outputs (sparse indices, values, shapes, then dense values) for a list of feature maps."""
+    sparse = [_sparse(_Feature(k, t), examples, names, single)
+              for k, t in zip(attrs["sparse_keys"], attrs["sparse_types"])]
+    dense = []
+    for k, t, shape, default, seq in zip(attrs["dense_keys"], attrs["dense_types"], attrs["dense_shapes"],
+                                         attrs["dense_defaults"], attrs["dense_seq"]):
+        value = _dense(_Feature(k, t, shape, default, seq), examples, names, single)
+        dense.append(value[0] if single else value)
+    return [s[0] for s in sparse] + [s[1] for s in sparse] + [s[2] for s in sparse] + dense
+
+
 def _parse_kernel(xp, serialized, *, sparse_keys, sparse_types, dense_keys, dense_types, dense_shapes,
                   dense_defaults, dense_seq, names, single):
     batch = [bytes(serialized.item())] if single else [bytes(s) for s in serialized.reshape(-1)]
-    examples = _parse_all(batch, names)
-    sparse = [_sparse(_Feature(k, t), examples, names, single) for k, t in zip(sparse_keys, sparse_types)]
-    dense = []
-    for k, t, shape, default, seq in zip(dense_keys, dense_types, dense_shapes, dense_defaults, dense_seq):
-        value = _dense(_Feature(k, t, shape, default, seq), examples, names, single)
-        dense.append(value[0] if single else value)
-    outs = [s[0] for s in sparse] + [s[1] for s in sparse] + [s[2] for s in sparse] + dense
+    attrs = {"sparse_keys": sparse_keys, "sparse_types": sparse_types, "dense_keys": dense_keys,
+             "dense_types": dense_types, "dense_shapes": dense_shapes, "dense_defaults": dense_defaults,
+             "dense_seq": dense_seq}
+    outs = parse_features(_parse_all(batch, names), attrs, names, single)
     return tuple(outs) if len(outs) != 1 else outs[0]
 
 
@@ -252,7 +261,11 @@ def _parse_infer(op):
     a = op.attrs
     single = a["single"]
     batch = [] if single else [op.inputs[0].shape[0] if op.inputs[0].shape.ndims == 1 else None]
-    rank = 1 if single else 2
+    return features_specs(a, batch, 1 if single else 2)
+
+
+def features_specs(a: dict, batch: list, rank: int) -> list:
+    """Output (dtype, shape) pairs of :func:`parse_features` for a configuration ``a``."""
     specs = [(dtypes.int64, TensorShape([None, rank])) for _ in a["sparse_keys"]]
     specs += [(t, TensorShape([None])) for t in a["sparse_types"]]
     specs += [(dtypes.int64, TensorShape([rank])) for _ in a["sparse_keys"]]
@@ -265,7 +278,8 @@ register(OpDef("ParseExample", _parse_infer, _parse_kernel, differentiable=False
 register(OpDef("ParseSingleExample", _parse_infer, _parse_kernel, differentiable=False))
 
 
-def _config(features: dict, single: bool):
+def config(features: dict, single: bool, allow_empty: bool = False) -> dict:
+    """The op attrs of a ``{key: FixedLenFeature | VarLenFeature | FixedLenSequenceFeature}`` dict."""
     sparse, dense = [], []
     for key in sorted(features):
         spec = features[key]
@@ -298,7 +312,7 @@ def _config(features: dict, single: bool):
             else:
                 default = np.asarray(default).reshape(shape)
         dense.append((key, dtype, shape, default, seq))
-    if not sparse and not dense:
+    if not sparse and not dense and not allow_empty:
         raise ValueError("Missing: features was {}.")
     return {"sparse_keys": tuple(k for k, _ in sparse), "sparse_types": tuple(t for _, t in sparse),
             "dense_keys": tuple(d[0] for d in dense), "dense_types": tuple(d[1] for d in dense),
@@ -307,7 +321,7 @@ def _config(features: dict, single: bool):
 
 
 def _parse(serialized, features, name, example_names, single: bool):
-    attrs = _config(features, single)
+    attrs = config(features, single)
     with name_scope(name, "ParseSingleExample" if single else "ParseExample", [serialized]) as scope:
         s = convert_to_tensor(serialized, dtype=dtypes.string)
         if s.shape.ndims is not None and s.shape.ndims != (0 if single else 1):
@@ -321,7 +335,11 @@ def _parse(serialized, features, name, example_names, single: bool):
                                                      for n in np.asarray(known).reshape(-1))
         attrs["names"] = names
         op = make_op("ParseSingleExample" if single else "ParseExample", [s], attrs, scope)
-    outs = list(op.outputs)
+    return features_result(list(op.outputs), attrs)
+
+
+def features_result(outs: list, attrs: dict) -> dict:
+    """``{key: SparseTensor | Tensor}`` from the outputs of :func:`parse_features` (in its order)."""
     n = len(attrs["sparse_keys"])
     result = {}
     for i, key in enumerate(attrs["sparse_keys"]):
