@@ -19,3 +19,6 @@ __all__ = ["AdadeltaOptimizer", "AdagradDAOptimizer", "AdagradOptimizer", "AdamO
            "exponential_decay", "inverse_time_decay", "natural_exp_decay", "piecewise_constant",
            "polynomial_decay", "create_global_step", "get_global_step", "get_or_create_global_step",
            "global_step", "GraphKeys"]
+from .server_lib import ClusterSpec, Server  # noqa: E402,F401 (distributed training)
+
+__all__ += ["ClusterSpec", "Server"]
