@@ -228,7 +228,7 @@ class ProcessCluster:
                 p.send_signal(signal.SIGTERM)
         for p in list(self.workers.values()) + [self.scheduler]:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

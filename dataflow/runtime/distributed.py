@@ -227,6 +227,7 @@ class DistributedPlan:
 
     def _execute(self, feed_values: list):
         s = self.session
+        s._check_connected()
         client = s._client
         step = next(s._steps)
         current = dict(s._vars)

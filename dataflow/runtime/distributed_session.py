@@ -117,8 +117,6 @@ class DistributedSession(Session):
     # ---- waiting for a run ----------------------------------------------------------------------
     def _wait(self, seg_futs, fetch_futs: dict, new_vars: dict, current: dict) -> dict:
         """Wait (bounded) for a run's tasks; the fetched values per segment; errors as TF's classes."""
-        from distributed import wait
-
         from .distributed import _LostVariables
 
         everything = seg_futs + [f for f, _ in fetch_futs.values()]  # new variable versions need not be waited for
@@ -126,15 +124,15 @@ class DistributedSession(Session):
             from distributed import progress
 
             progress(everything, notebook=False)
-        try:
-            with self._client.as_current():
-                wait(everything, timeout=self._timeout)
-        except TimeoutError:
-            raise errors.UnavailableError(None, None, self._stalled_message(seg_futs)) from None
+        if not self._wait_bounded(everything, watch=[v for v in current.values() if v is not None]):
+            raise errors.UnavailableError(None, None, self._stalled_message(seg_futs))
         for f in seg_futs:
             if f.status == "finished":
                 continue
             lost = sorted(name for name, v in current.items() if v is not None and v.status != "finished")
+            if f.status == "pending":  # cut short by a lost input: which variables are gone
+                gone = set(self._lost_keys([v for v in current.values() if v is not None]))
+                lost = sorted(name for name, v in current.items() if v is not None and v.key in gone)
             if f.status == "error":
                 exc = f.exception()
                 if isinstance(exc, errors.OpError):
@@ -153,6 +151,40 @@ class DistributedSession(Session):
             raise errors.UnavailableError(None, None, f"Could not gather fetches: {e}") from None
         return {i: v if j is None else v[j] for (i, (_, j)), v in zip(fetch_futs.items(), values)}
 
+    def _wait_bounded(self, futures, watch=()) -> bool:
+        """Wait for ``futures`` to finish or fail, at most the session's timeout: False if it ran out.
+
+        A task whose inputs were lost with a worker may wait forever (``distributed.wait`` does not
+        return for it), so the wait is cut in slices that look for lost or cancelled futures among
+        ``futures`` and ``watch`` (the variables' futures the run started from).
+        """
+        import time
+
+        from distributed import wait
+
+        deadline = time.monotonic() + self._timeout
+        with self._client.as_current():
+            while True:
+                try:
+                    wait(futures, timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+                    return True
+                except TimeoutError:
+                    if any(f.status in ("cancelled", "lost") for f in itertools.chain(futures, watch)):
+                        return True
+                    if watch and self._lost_keys(watch):
+                        return True
+                    if time.monotonic() >= deadline:
+                        return False
+
+    def _lost_keys(self, futures) -> list:
+        """Keys of ``futures`` the scheduler no longer has and is not computing (lost with a worker)."""
+        keys = [f.key for f in futures]
+        try:
+            states = self._client.run_on_scheduler(_task_states, keys)
+        except Exception:
+            return []
+        return [k for k in keys if states.get(k) not in ("memory", "processing")]
+
     def _stalled_message(self, seg_futs) -> str:
         pending = [f.key for f in seg_futs if f.status == "pending"]
         msg = f"Run did not finish within {self._timeout:g} s (tasks still pending: {pending[:5]})"
@@ -169,8 +201,16 @@ class DistributedSession(Session):
             msg += f"; no worker named {missing} is connected (start `dask worker --name NAME` for it)"
         return msg
 
+    def _check_connected(self) -> None:
+        """UnavailableError unless the client is connected to the scheduler."""
+        status = self._client.status
+        if status != "running":
+            raise errors.UnavailableError(None, None, f"The Dask scheduler at {self.target} is unreachable "
+                                          f"(client {status}); restart it and the workers, then a new Session")
+
     # ---- variables lost with a worker --------------------------------------------------------------
     def _recover(self, names) -> None:
+        self._check_connected()
         for n in names:
             self._vars.pop(n, None)
         rf = self.recover_from
@@ -227,13 +267,8 @@ class DistributedSession(Session):
         self._vars.update(new)
 
     def _wait_all(self, futs, what: str) -> None:
-        from distributed import wait
-
-        try:
-            with self._client.as_current():
-                wait(futs, timeout=self._timeout)
-        except TimeoutError:
-            raise errors.UnavailableError(None, None, f"{what} did not finish within {self._timeout:g} s") from None
+        if not self._wait_bounded(futs):
+            raise errors.UnavailableError(None, None, f"{what} did not finish within {self._timeout:g} s")
         for f in futs:
             if f.status == "error":
                 exc = f.exception()
@@ -255,3 +290,9 @@ class DistributedSession(Session):
                 pass
         if self._owns_client:
             client.close(timeout=min(self._timeout, 10))
+
+
+def _task_states(keys, dask_scheduler=None) -> dict:
+    """Run on the scheduler: the state of each key's task (absent if forgotten)."""
+    tasks = dask_scheduler.tasks
+    return {k: tasks[k].state for k in keys if k in tasks}
