@@ -60,11 +60,11 @@ def test_linear_regression_matches_local(cluster):
     want = local_reference(run_steps, parts, 30)
     with tf.Session(cluster.target, config=QUICK) as sess:
         got = run_steps(sess, parts, 30)
-        # the variables live on ps-0, as futures the session holds; no value is on the client
+        # the variables live on ps-0 (readers may hold copies), as futures the session holds
         assert set(sess._vars) >= {"W", "b", "global_step"}
         who = sess.client.who_has(list(sess._vars.values()))
         ps_addr = [a for a, w in sess.client.scheduler_info()["workers"].items() if w["name"] == "ps-0"]
-        assert all(list(v) == ps_addr for v in who.values())
+        assert all(ps_addr[0] in v for v in who.values())
     for g, r in zip(got, want):
         np.testing.assert_array_equal(g, r)
     assert got[2] < 1e-3

@@ -137,6 +137,26 @@ def _written(spec: SegmentSpec) -> list:
     return list(dict.fromkeys(out))
 
 
+def _direct_reads(specs) -> dict:
+    """``{tensor: VariableV2 op}`` for reads that other segments may take as the variable's future.
+
+    A read (``Identity`` of a variable's ref, no control inputs) that no op of its own segment writes
+    before it sees the version the segment starts from: the future the run holds for the variable
+    when it submits that segment. Consumers in other segments take that future directly (the data
+    moves worker to worker, no task runs on the variable's worker for the read).
+    """
+    out = {}
+    for s in specs:
+        written: set = set()
+        for op in s.ops:
+            src = op._inputs[0] if op.type == "Identity" and op._inputs else None
+            if src is not None and src._is_ref and src.op.type == "VariableV2" and not op._control_inputs \
+                    and src.op not in written:
+                out[op.outputs[0]] = src.op
+            written.update(op._inputs[j].op for j in op.op_def.ref_inputs if j < len(op._inputs))
+    return out
+
+
 class _SegmentPlan:
     """Client-side bookkeeping of one segment: what it takes, returns and where it runs."""
 
@@ -190,6 +210,7 @@ class DistributedPlan:
                     j = seg_of.get(t.op)
                     if j is not None and j != i and t not in fed and t.op.type != "Const":
                         wanted_out[j].append(t)
+        direct = _direct_reads(specs)
         self.segs: list[_SegmentPlan] = []
         descs = []
         for i, s in enumerate(specs):
@@ -198,7 +219,7 @@ class DistributedPlan:
                                         if (t in fed or t.op not in own) and t.op.type != "Const"))
             fetches = list(dict.fromkeys(f for f in fetch_tensors if f.op in own and f not in fed
                                          and f.op.type != "Const"))
-            outputs = list(dict.fromkeys(wanted_out[i]))
+            outputs = list(dict.fromkeys(t for t in wanted_out[i] if t not in direct))
             var_ops = [op for op in s.ops if op.type == "VariableV2"]
             written = _written(s)
             body = [op for op in s.ops if op.type not in ("Const", "VariableV2")]
@@ -206,11 +227,15 @@ class DistributedPlan:
             sp = _SegmentPlan(i, s, params, fetches, outputs, var_ops, written, name)
             sp.control_after = sorted({seg_of[c] for op in s.ops for c in op._control_inputs
                                        if seg_of.get(c, i) != i})
+            sp.direct = [(t, direct[t]) for t in dict.fromkeys(wanted_out[i]) if t in direct]
+            sp.only_reads = all(op.type in ("Const", "VariableV2") or op.outputs[0] in direct for op in s.ops)
             self.segs.append(sp)
             descs.append((s.device, s.ops, params, fetches + outputs, var_ops, written, len(fetches)))
         for sp in self.segs:
             for j in sp.control_after:
                 self.segs[j].is_control_source = True
+        for sp in self.segs:  # a segment of variable reads that only other segments consume need not run
+            sp.skip = sp.only_reads and not (sp.fetches or sp.outputs or sp.written or sp.is_control_source)
         self.var_home = {v: sp.worker for sp in self.segs for v in sp.var_names}
         graph = session.graph
         blob = cloudpickle.dumps({"segments": descs, "fed": fed,
@@ -239,6 +264,13 @@ class DistributedPlan:
         if lost:
             raise _LostVariables(sorted(set(lost)))
         for sp in self.segs:
+            for t, var_op in sp.direct:  # a read of a variable nothing wrote yet: the variable's future
+                if current.get(var_op.name) is None:
+                    raise errors.with_op(errors.FailedPreconditionError,
+                                         f"Attempting to use uninitialized value {var_op.name}", var_op)
+                futures[t] = (current[var_op.name], None)
+            if sp.skip:
+                continue
             # an input is a feed's value, or (future, index) into a producer's result: a producer that
             # writes no variable is passed whole (no getitem task), else through its getitem task
             srcs = [(values[t], None) if t in values else futures[t] for t in sp.params]
