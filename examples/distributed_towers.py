@@ -5,7 +5,7 @@ gradients are averaged and applied on the parameter server (``/job:ps/task:0``),
 variables. The same graph run by a local ``tf.Session()`` gives the same numbers.
 
 Run: python examples/distributed_towers.py            (starts a local cluster: ps-0, worker-0, worker-1)
-     python examples/distributed_towers.py tcp://HOST:8786   (an existing cluster with those workers)
+     python examples/distributed_towers.py tcp://HOST:8786 [STEPS]   (a cluster with those workers)
 """
 
 import sys
@@ -91,4 +91,5 @@ def main(target=None, towers: int = 2, steps: int = 100):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    main(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None,
+         steps=int(sys.argv[2]) if len(sys.argv) > 2 else 100)

@@ -273,3 +273,28 @@ def test_tls_cluster():
         with tf.Session(c.target, config=config) as sess:
             got = run_steps(sess, parts, 5)
     np.testing.assert_array_equal(got[0], want[0])
+
+
+def test_towers_example_runs_on_an_in_process_cluster():
+    import re
+    import subprocess
+
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "distributed_towers.py"), "", "40"],
+                         capture_output=True, text=True, timeout=80, cwd=ROOT, env=dict(os.environ, **ENV))
+    assert out.returncode == 0, out.stderr
+    first, last = map(float, re.search(r"loss ([0-9.]+) -> ([0-9.]+)", out.stdout).groups())
+    assert last < 0.8 * first, out.stdout
+
+
+def test_local_server_and_progress_bar(capsys):
+    server = tf.train.Server.create_local_server()
+    try:
+        x = tf.placeholder(tf.float32)
+        with tf.device("/job:localhost/task:0"):
+            y = x + 1.0
+        config = tf.ConfigProto(operation_timeout_in_ms=30000, dask_progress=True)
+        with tf.Session(server.target, config=config) as sess:
+            assert sess.run(y, {x: 1.0}) == 2.0
+        assert "100%" in capsys.readouterr().out  # distributed.progress's text bar
+    finally:
+        server.stop()

@@ -123,7 +123,8 @@ class DistributedSession(Session):
         if getattr(self.config, "dask_progress", False):
             from distributed import progress
 
-            progress(everything, notebook=False)
+            with self._client.as_current():
+                progress(everything, notebook=False)
         if not self._wait_bounded(everything, watch=[v for v in current.values() if v is not None]):
             raise errors.UnavailableError(None, None, self._stalled_message(seg_futs))
         for f in seg_futs:
