@@ -46,6 +46,10 @@ def per_call(fn, n: int, blocks: int) -> float:
     return statistics.median(times)
 
 
+def _noop(x):
+    return x
+
+
 def overhead(target: str, n: int, blocks: int) -> dict:
     tf.reset_default_graph()
     x = tf.placeholder(tf.float32, name="x")
@@ -55,6 +59,11 @@ def overhead(target: str, n: int, blocks: int) -> dict:
         v = tf.Variable(0.0, name="counter")
         inc = tf.assign_add(v, 1.0)
     out = {}
+    from distributed import Client
+
+    with Client(target, set_as_default=False) as client:  # Dask's own floor: one task, its result
+        out["dask: client.submit(f, x).result()"] = per_call(
+            lambda: client.submit(_noop, 1.0, pure=False).result(), n, blocks)
     with tf.Session() as local:
         out["tiny, local Session"] = per_call(lambda: local.run(y, {x: 1.0}), n, blocks)
     with tf.Session(target) as sess:
