@@ -48,7 +48,7 @@ import uuid
 from ..framework import errors
 from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
-from .plan import SegmentSpec, _copy, _scalar, generate, place, prune
+from .plan import SegmentSpec, _copy, _scalar, cross_segment_inputs, generate, place, prune, segment
 from .session import Session
 from .state import SessionState, Slot
 
@@ -98,22 +98,8 @@ def assign_tasks(ops) -> dict:
 
 def segment_tasks(ops, where: dict, fetch_targets) -> list[SegmentSpec]:
     """Segments of consecutive ops per task, with each used VariableV2 op prepended to its segment."""
-    segments: list[SegmentSpec] = []
-    latest: dict = {}
-    seg_of: dict = {}
     placement = place(ops)
-    for op in ops:
-        if op.type == "VariableV2":
-            continue
-        task = where[op]
-        s = latest.get(task)
-        producers = [seg_of[t.op] for t in op._inputs if t.op in seg_of] + \
-                    [seg_of[c] for c in op._control_inputs if c in seg_of]
-        if s is None or any(p > s for p in producers):
-            segments.append(SegmentSpec(task, placement[op]))
-            s = latest[task] = len(segments) - 1
-        segments[s].ops.append(op)
-        seg_of[op] = s
+    segments = segment([op for op in ops if op.type != "VariableV2"], placement, where.__getitem__)
     wanted = {getattr(f, "op", f) for f in fetch_targets}
     for op in ops:  # a variable fetched by itself (its ref, or its op) gets a segment of its own
         if op.type == "VariableV2" and op in wanted and not any(
@@ -203,13 +189,7 @@ class DistributedPlan:
         where = assign_tasks(ops)
         specs = segment_tasks(ops, where, fetch_targets)
         seg_of = {op: i for i, s in enumerate(specs) for op in s.ops if op.type != "VariableV2"}
-        wanted_out: dict[int, list] = {i: [] for i in range(len(specs))}
-        for i, s in enumerate(specs):
-            for op in s.ops:
-                for t in op._inputs:
-                    j = seg_of.get(t.op)
-                    if j is not None and j != i and t not in fed and t.op.type != "Const":
-                        wanted_out[j].append(t)
+        wanted_out = cross_segment_inputs(specs, seg_of, fed)
         direct = _direct_reads(specs)
         self.segs: list[_SegmentPlan] = []
         descs = []

@@ -212,6 +212,10 @@ class DistributedSession(Session):
     # ---- variables lost with a worker --------------------------------------------------------------
     def _recover(self, names) -> None:
         self._check_connected()
+        futs = {n: f for n, f in self._vars.items() if f is not None}  # all that went, not only the first seen
+        gone = set(self._lost_keys(list(futs.values())))
+        names = sorted(set(names) | {n for n, f in futs.items()
+                                     if f.key in gone or f.status in ("lost", "cancelled", "error")})
         for n in names:
             self._vars.pop(n, None)
         rf = self.recover_from
