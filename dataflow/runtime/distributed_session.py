@@ -27,6 +27,9 @@ def _connect(target, config, timeout: float):
     if not isinstance(address, str):
         raise TypeError(f"Session target must be an address string, a distributed.Client or a tf.train.Server, "
                         f"got {type(target).__name__}")
+    if address.startswith("grpc://"):
+        raise errors.UnimplementedError(None, None, f"Session target {address}: there is no gRPC runtime; use the "
+                                        "Dask scheduler's address (tcp:// or tls://), e.g. tf.train.Server(...).target")
     security = getattr(config, "dask_security", None)
     if address.startswith("tls://") and security is None:
         raise errors.UnauthenticatedError(None, None, f"Session target {address} is a TLS cluster: pass "
@@ -114,6 +117,23 @@ class DistributedSession(Session):
         self._plan_keys.append(plan.key)
         return plan
 
+    def lower(self, fetches, feed_dict=None):
+        raise errors.UnimplementedError(None, None, "Session.lower builds a local Dask graph; a cluster session "
+                                        "submits its tasks itself (watch them on the dashboard)")
+
+    def list_devices(self):
+        """One CPU device per worker named ``job-task`` (``/job:ps/replica:0/task:0/device:CPU:0``), plus
+        ``GPU:0`` for a worker with the resource ``GPU``."""
+        out = []
+        for w in self._client.scheduler_info(n_workers=-1)["workers"].values():
+            job, _, task = str(w.get("name")).rpartition("-")
+            if not job or not task.isdigit():
+                continue
+            out.append(f"/job:{job}/replica:0/task:{task}/device:CPU:0")
+            if w.get("resources", {}).get("GPU"):
+                out.append(f"/job:{job}/replica:0/task:{task}/device:GPU:0")
+        return sorted(out)
+
     # ---- waiting for a run ----------------------------------------------------------------------
     def _wait(self, seg_futs, fetch_futs: dict, new_vars: dict, current: dict) -> dict:
         """Wait (bounded) for a run's tasks; the fetched values per segment; errors as TF's classes."""
@@ -143,7 +163,9 @@ class DistributedSession(Session):
                 raise errors.UnknownError(None, None, f"Task {f.key} failed: {type(exc).__name__}: {exc}")
             if lost:
                 raise _LostVariables(lost)
-            raise errors.UnavailableError(None, None, f"Task {f.key} was {f.status} on the cluster")
+            self._check_connected()
+            raise errors.UnavailableError(None, None, f"Task {f.key} was {f.status} by the Dask scheduler at "
+                                          f"{self.target}, or the connection to it was lost")
         if not fetch_futs:
             return {}
         try:
@@ -163,15 +185,21 @@ class DistributedSession(Session):
 
         from distributed import wait
 
+        from concurrent.futures import CancelledError  # distributed.FuturesCancelledError derives from it
+
         deadline = time.monotonic() + self._timeout
         with self._client.as_current():
             while True:
                 try:
                     wait(futures, timeout=max(0.0, min(1.0, deadline - time.monotonic())))
                     return True
+                except CancelledError:  # futures the scheduler (or a lost connection) cancelled
+                    return self._client.status == "running"
                 except TimeoutError:
                     if any(f.status in ("cancelled", "lost") for f in itertools.chain(futures, watch)):
                         return True
+                    if self._client.status != "running":  # the scheduler went away: no use waiting on
+                        return False
                     if watch and self._lost_keys(watch):
                         return True
                     if time.monotonic() >= deadline:
