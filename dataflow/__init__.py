@@ -80,3 +80,11 @@ from .ops.math_more import div_no_nan, log_sigmoid, scalar_mul  # noqa: E402,F40
 from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
+# graph rewrites, GraphDef export, dataflow.debug (issue 8, part 2)
+from . import debug  # noqa: E402,F401
+from .rewrite import RewriterConfig  # noqa: E402,F401
+# summaries and TF 0.x summary names (issue 10)
+from . import summary  # noqa: E402,F401
+from .ops.summary_ops import (  # noqa: E402,F401
+    audio_summary, histogram_summary, image_summary, merge_all_summaries, scalar_summary)
+from .ops.summary_ops import merge as merge_summary  # noqa: E402,F401

@@ -13,6 +13,7 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("train_mlp.py", ["--steps", "3", "--blocks", "1"], "dataflow / numpy = "),
     ("train_cnn.py", ["--steps", "2", "--rounds", "1"], "dataflow/NumPy = "),
     ("run_overhead.py", ["--repeat", "200"], "us"),
+    ("rewrite.py", ["--rows", "64", "--cols", "48", "--rounds", "1", "--runs", "1"], "speedup on/off = "),
 ])
 def test_bench_script_runs(script, args, expect):
     extra = [] if script == "run_overhead.py" else ["--no-tf"]

@@ -304,6 +304,7 @@ class Graph:
         for t in inputs:
             self._consumers.setdefault(t, []).append(op)
         self._bump()
+        op._created_version = self.version  # as_graph_def(from_version) selects by it
         return op
 
     def get_operations(self) -> list:
@@ -347,6 +348,12 @@ class Graph:
         if conv is not None:
             return self.as_graph_element(conv())
         raise TypeError(f"Can not convert a {type(obj).__name__} into a Tensor or Operation.")
+
+    def as_graph_def(self, from_version: int | None = None, add_shapes: bool = False):
+        """This graph as TF's ``GraphDef`` protobuf (``dataflow.framework.graph_def``)."""
+        from .graph_def import graph_to_graph_def
+
+        return graph_to_graph_def(self, from_version, add_shapes)
 
     def finalize(self) -> None:
         self._finalized = True

@@ -8,3 +8,5 @@ from . import nn_ops  # noqa: F401,E402
 from . import clip_ops  # noqa: F401,E402
 from . import sequence_ops  # noqa: F401,E402
 from . import check_ops, linalg_qr, logging_ops, math_more, multinomial, script_ops  # noqa: F401,E402
+from . import fused  # noqa: F401,E402  (FusedElementwise: made by dataflow/rewrite, never by users)
+from . import summary_ops  # noqa: F401,E402

@@ -32,6 +32,8 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph import Operation, Tensor
 from ..framework.registry import Shared
+from .. import rewrite
+from ..rewrite.memory import reusable_inputs
 from .trace import Tracer
 
 _NO_CODE = {"Const", "NoOp", "Placeholder"}
@@ -158,6 +160,7 @@ class Segment:
 
     def _translate(self, exc, tb):
         op = self._failing_op(tb)
+        op = getattr(op, "_origin", (op,))[-1]  # a rewritten op: the user's op it stands for
         cls = errors.error_class_for(exc)
         msg = exc.message if isinstance(exc, errors.OpError) else f"{type(exc).__name__}: {exc}"
         if op is not None:
@@ -192,7 +195,7 @@ def _shared_holders(ops) -> dict:
 
 
 def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fed: set,
-             pass_refs: bool = False, tracer=None):
+             pass_refs: bool = False, tracer=None, reuse: bool = False):
     """Python source for one segment, compiled, with its line -> op map.
 
     ``params``: tensors the function takes, in order. ``outputs``: what it returns, in order: a
@@ -230,6 +233,8 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             last_use[t] = n
     out_set = {t for t in outputs if isinstance(t, Tensor)}
     shared = _shared_holders(body_ops)
+    into = reusable_inputs(body_ops, last_use, out_set, set(params)) \
+        if reuse and tracer is None and spec.backend.xp is np else {}
     for n, op in enumerate(body_ops):
         opdef = op.op_def
         if opdef.kernel is None:
@@ -255,6 +260,10 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         elif tracer is None and op.type == "VariableV2":  # its kernel returns the slot bound to it
             ns[f"s{n}"] = ns[kname]()
             call = f"s{n}"
+        elif op in into:  # the output goes into a dead input's buffer
+            if opdef.xp_name is not None:
+                ns[kname] = getattr(np, opdef.xp_name)
+            call = f"{kname}({', '.join(args)}, out={args[into[op]]})"
         else:
             call = f"{kname}({', '.join(args)})"
         if not outs:
@@ -314,8 +323,15 @@ class Plan:
         fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
         self.ops = prune(fetch_tensors, target_ops, fed)
+        # graph rewrites (dataflow/rewrite): the ops that run, and what now computes each fetch
+        self.ops, fetch_targets = rewrite.optimize(self.ops, fetch_targets, fed, config)
+        self.fetch_targets = fetch_targets
+        fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
+        target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
+        reuse = rewrite.rewriter_config(config).enabled("memory_optimization")
         placement = place(self.ops, config)
         specs = segment(self.ops, placement)
+        self.segment_ops = [s.ops for s in specs]  # what RunMetadata.partition_graphs shows
         self.segments: list[Segment] = []
         self.sources_code = []
         self.dsk: dict = {}
@@ -340,7 +356,7 @@ class Plan:
                 outputs = list(dict.fromkeys(consumers_outside[i] + [f for f in fetch_tensors
                                                                      if f.op in own and f not in fed]))
             seg, src = generate(s, key, params, outputs, state, fed, pass_refs=not self.single,
-                                tracer=self.tracer)
+                                tracer=self.tracer, reuse=reuse)
             self.segments.append(seg)
             self.sources_code.append(src)
             self.dsk[key] = (seg, *[key_of[t] for t in params]) if not self.single else \

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..framework import dtypes, errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
+from ..framework.graph_def import ops_to_graph_def
+from ..rewrite import config_key
 from .plan import Plan, np_errstate
 from .state import SessionState
 
@@ -73,7 +75,8 @@ OptimizerOptions = _OptimizerOptions
 
 class RunOptions:
     """``tf.RunOptions``: ``trace_level=FULL_TRACE`` (any level above NO_TRACE) traces the run into
-    ``RunMetadata.step_stats``."""
+    ``RunMetadata.step_stats`` and puts one GraphDef per segment that ran (after graph rewrites) in
+    ``RunMetadata.partition_graphs``."""
 
     NO_TRACE = 0
     SOFTWARE_TRACE = 1
@@ -334,7 +337,7 @@ class Session:
         feed_dict = feed_dict or {}
         trace = options is not None and run_metadata is not None and getattr(options, "trace_level", 0) > 0
         try:
-            key = (self.graph.version, _fetch_key(fetches), tuple(feed_dict))
+            key = (self.graph.version, _fetch_key(fetches), tuple(feed_dict), config_key(self.config))
             if trace:
                 key += ("trace",)
             plan = self._plans.get(key)
@@ -351,6 +354,7 @@ class Session:
             result = plan.execute(values)
         if trace:
             run_metadata.step_stats = plan.tracer.step_stats()
+            run_metadata.partition_graphs = [ops_to_graph_def(ops) for ops in plan.segment_ops]
         return result
 
     def _make_plan(self, fetches, feed_dict, trace: bool = False) -> Plan:

@@ -22,3 +22,32 @@ __all__ = ["AdadeltaOptimizer", "AdagradDAOptimizer", "AdagradOptimizer", "AdamO
 from .server_lib import ClusterSpec, Server  # noqa: E402,F401 (distributed training)
 
 __all__ += ["ClusterSpec", "Server"]
+
+
+# checkpoints (issue 10)
+from .saver import (
+    CheckpointReader, NewCheckpointReader, Saver, checkpoint_exists, generate_checkpoint_state_proto,
+    get_checkpoint_state, latest_checkpoint, list_variables, load_checkpoint, load_variable,
+    update_checkpoint_state)
+
+__all__ += ["CheckpointReader", "NewCheckpointReader", "Saver", "checkpoint_exists",
+            "generate_checkpoint_state_proto", "get_checkpoint_state", "latest_checkpoint", "list_variables",
+            "load_checkpoint", "load_variable", "update_checkpoint_state"]
+
+from ..summary import FileWriter as SummaryWriter  # noqa: E402  (TF 0.x's name)
+__all__ += ["SummaryWriter"]
+
+# monitored sessions and hooks (issue 10)
+from .basic_session_run_hooks import (  # noqa: E402
+    CheckpointSaverHook, CheckpointSaverListener, FeedFnHook, FinalOpsHook, LoggingTensorHook,
+    NanLossDuringTrainingError, NanTensorHook, SecondOrStepTimer, StepCounterHook, StopAtStepHook, SummarySaverHook)
+from .monitored_session import (  # noqa: E402
+    ChiefSessionCreator, MonitoredSession, MonitoredTrainingSession, Scaffold, SessionCreator,
+    SingularMonitoredSession, WorkerSessionCreator)
+from .session_run_hook import SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues  # noqa: E402
+
+__all__ += ["CheckpointSaverHook", "CheckpointSaverListener", "FeedFnHook", "FinalOpsHook", "LoggingTensorHook",
+            "NanLossDuringTrainingError", "NanTensorHook", "SecondOrStepTimer", "StepCounterHook", "StopAtStepHook",
+            "SummarySaverHook", "ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession", "Scaffold",
+            "SessionCreator", "SingularMonitoredSession", "WorkerSessionCreator", "SessionRunArgs",
+            "SessionRunContext", "SessionRunHook", "SessionRunValues"]
