@@ -246,6 +246,33 @@ def test_killed_ps_recovers_from_checkpoint(tmp_path):
         np.testing.assert_allclose(g, r, rtol=1e-6)
 
 
+def test_killed_ps_recovers_with_a_saver(tmp_path):
+    """recover_from as a callable: tf.train.Saver's latest checkpoint restores the lost variables."""
+    parts = linear_regression()
+    w, b, loss, train, step = parts
+    saver = tf.train.Saver()
+    prefix = str(tmp_path / "model.ckpt")
+    want = local_reference(run_steps, parts, 8)
+    with ProcessCluster(ps=1, worker=1, env=ENV) as c:
+        with tf.Session(c.target, config=QUICK) as sess:
+            sess.recover_from = lambda s, lost: saver.restore(s, tf.train.latest_checkpoint(str(tmp_path)))
+            sess.run(tf.global_variables_initializer())
+            saver.save(sess, prefix, global_step=0)
+            runs = 0
+            while sess.run(step) < 8:
+                sess.run(train)
+                runs += 1
+                if sess.run(step) % 3 == 0:
+                    saver.save(sess, prefix, global_step=step)
+                if runs == 5:  # after the save at step 3
+                    c.kill_worker("ps-0")
+                    c.start_worker("ps-0")
+            got = sess.run([w, b, loss])
+    assert runs == 8 + 2  # steps 4 and 5 ran again
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
+
+
 def test_lost_variables_without_checkpoint_is_a_clear_error():
     parts = linear_regression()
     with ProcessCluster(ps=1, worker=1, env=ENV) as c:
