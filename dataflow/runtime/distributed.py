@@ -40,7 +40,6 @@ unreachable scheduler or a missing worker is ``UnavailableError``.
 
 from __future__ import annotations
 
-import itertools
 import operator
 import threading
 import uuid
@@ -49,7 +48,6 @@ from ..framework import errors
 from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
 from .plan import SegmentSpec, _copy, _scalar, cross_segment_inputs, generate, place, prune, segment
-from .session import Session
 from .state import SessionState, Slot
 
 _DEFAULT_TIMEOUT_S = 120.0
