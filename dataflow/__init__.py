@@ -88,3 +88,6 @@ from . import summary  # noqa: E402,F401
 from .ops.summary_ops import (  # noqa: E402,F401
     audio_summary, histogram_summary, image_summary, merge_all_summaries, scalar_summary)
 from .ops.summary_ops import merge as merge_summary  # noqa: E402,F401
+
+# distributed training (issue 12): tf.cluster.LocalCluster / ProcessCluster; Session(target) dispatches itself
+from . import cluster  # noqa: E402,F401
