@@ -115,3 +115,6 @@ from .ops.sparse_training import scatter_add, scatter_sub, scatter_update  # noq
 from .ops.check_ops_more import (  # noqa: E402,F401
     assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
 from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401
+
+# distributed training (issue 12): tf.cluster.LocalCluster / ProcessCluster; Session(target) dispatches itself
+from . import cluster  # noqa: E402,F401

@@ -102,12 +102,13 @@ class SegmentSpec:
     ops: list = field(default_factory=list)
 
 
-def segment(ops, placement) -> list[SegmentSpec]:
+def segment(ops, placement, device_of=None) -> list[SegmentSpec]:
+    """Segments of consecutive ops per device (``device_of(op)`` when given: distributed plans cut by task)."""
     segments: list[SegmentSpec] = []
     latest: dict[str, int] = {}  # device -> index of its newest segment
     where: dict[Operation, int] = {}
     for op in ops:
-        dev = canonical_device(op.device)
+        dev = device_of(op) if device_of is not None else canonical_device(op.device)
         s = latest.get(dev)
         producers = [where[t.op] for t in op._inputs if t.op in where] + \
                     [where[c] for c in op._control_inputs if c in where]
@@ -117,6 +118,18 @@ def segment(ops, placement) -> list[SegmentSpec]:
         segments[s].ops.append(op)
         where[op] = s
     return segments
+
+
+def cross_segment_inputs(specs, seg_of: dict, fed: set) -> dict[int, list]:
+    """``{segment index: tensors it makes that other segments read}`` (feeds and constants excluded)."""
+    out: dict[int, list] = {i: [] for i in range(len(specs))}
+    for i, s in enumerate(specs):
+        for op in s.ops:
+            for t in op._inputs:
+                j = seg_of.get(t.op)
+                if j is not None and j != i and t not in fed and t.op.type != "Const":
+                    out[j].append(t)
+    return out
 
 
 # ---- 4. generate ------------------------------------------------------------------------------
@@ -369,13 +382,7 @@ class Plan:
         self.feed_keys = [f"feed-{t.name}-{self.token}" for t in feeds]
         key_of: dict[Tensor, str] = dict(zip(feeds, self.feed_keys))
         seg_of_op = {op: i for i, s in enumerate(specs) for op in s.ops}
-        consumers_outside: dict[int, list] = {i: [] for i in range(len(specs))}
-        for i, s in enumerate(specs):
-            for op in s.ops:
-                for t in op._inputs:
-                    j = seg_of_op.get(t.op)
-                    if j is not None and j != i and t not in fed and t.op.type != "Const":
-                        consumers_outside[j].append(t)
+        consumers_outside = cross_segment_inputs(specs, seg_of_op, fed)
         self.single = len(specs) == 1
         for i, s in enumerate(specs):
             key = f"{s.ops[-1].name}-{self.token}"

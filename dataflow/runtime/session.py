@@ -314,13 +314,20 @@ class Session:
     6.0
     """
 
+    def __new__(cls, target="", *args, **kwargs):
+        if target not in ("", None) and cls is Session:  # a cluster target: runs go to dask.distributed
+            from .distributed import DistributedSession
+
+            cls = DistributedSession
+        return super().__new__(cls)
+
     def __init__(self, target: str = "", graph: Graph | None = None, config: ConfigProto | None = None):
         self.graph = graph if graph is not None else get_default_graph()
         self.target = target
         self.config = config or ConfigProto()
         if target not in ("", None):
-            raise errors.UnimplementedError(None, None, f"Session target {target!r}: running on a "
-                                            "dask.distributed cluster is not implemented yet; use target ''")
+            raise errors.UnimplementedError(None, None, f"{type(self).__name__} target {target!r}: "
+                                            "only tf.Session runs on a dask.distributed cluster")
         self._scheduler = _resolve_scheduler(self.config.dask_scheduler)
         control.install_sigint_handler()
         self._state = SessionState()

@@ -36,6 +36,10 @@ queue_runner = __import__("types").SimpleNamespace(QueueRunner=QueueRunner, add_
 __all__ += ["Coordinator", "LooperThread", "QueueRunner", "add_queue_runner", "batch", "batch_join",
             "input_producer", "limit_epochs", "queue_runner", "range_input_producer", "shuffle_batch",
             "shuffle_batch_join", "slice_input_producer", "start_queue_runners", "string_input_producer"]
+from .server_lib import ClusterSpec, Server  # noqa: E402,F401 (distributed training)
+
+__all__ += ["ClusterSpec", "Server"]
+
 
 # checkpoints (issue 10)
 from .saver import (

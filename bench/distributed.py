@@ -1,0 +1,106 @@
+"""Distributed sessions on a local cluster of real processes: per-step overhead and MLP tower throughput.
+
+Run: python bench/distributed.py [--steps N]
+Starts ``dask scheduler`` and named ``dask worker`` processes on 127.0.0.1 (``dataflow.cluster.
+ProcessCluster``: ps-0, worker-0, worker-1, one thread each) and prints:
+
+- the per-step time of a tiny graph (``y = x * 2`` with one feed, on worker-0) and of a variable
+  update (``assign_add`` on ps-0): what a Dask round trip costs a run;
+- the MLP of ``examples/distributed_towers.py`` (32-64-4, batch 64 per tower, SGD) with its variables
+  on ps-0 and 1 or 2 data-parallel towers on worker-0/worker-1: steps/s and examples/s, next to the
+  same graph in a local ``tf.Session()``.
+Each figure is the median of ``--blocks`` timed blocks after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# this file is named like the dask.distributed package: run as a script, its folder must not shadow it
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+
+import dataflow as tf  # noqa: E402
+from dataflow.cluster import ProcessCluster  # noqa: E402
+
+
+def per_call(fn, n: int, blocks: int) -> float:
+    """Median seconds per call over ``blocks`` blocks of ``n`` calls, after ``n`` warm-up calls."""
+    for _ in range(n):
+        fn()
+    times = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - t0) / n)
+    return statistics.median(times)
+
+
+def _noop(x):
+    return x
+
+
+def overhead(target: str, n: int, blocks: int) -> dict:
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device("/job:worker/task:0"):
+        y = x * 2.0
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(0.0, name="counter")
+        inc = tf.assign_add(v, 1.0)
+    out = {}
+    from distributed import Client
+
+    with Client(target, set_as_default=False) as client:  # Dask's own floor: one task, its result
+        out["dask: client.submit(f, x).result()"] = per_call(
+            lambda: client.submit(_noop, 1.0, pure=False).result(), n, blocks)
+    with tf.Session() as local:
+        out["tiny, local Session"] = per_call(lambda: local.run(y, {x: 1.0}), n, blocks)
+    with tf.Session(target) as sess:
+        sess.run(v.initializer)
+        out["tiny (y = x * 2, one feed) on worker-0"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        out["assign_add on ps-0"] = per_call(lambda: sess.run(inc.op), n, blocks)
+    return out
+
+
+def towers(target: str | None, num_towers: int, n: int, blocks: int) -> float:
+    import distributed_towers as dt
+
+    tf.reset_default_graph()
+    parts = dt.build(num_towers)
+    data = dt.make_data()
+    with tf.Session(target or "") as sess:
+        sess.run(tf.global_variables_initializer())
+        return per_call(lambda: dt.train(sess, parts, data, 1), n, blocks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=40, help="runs per timed block")
+    ap.add_argument("--blocks", type=int, default=5)
+    args = ap.parse_args()
+    env = {"PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    with ProcessCluster(ps=1, worker=2, env=env) as cluster:
+        print(f"cluster {cluster.target}: ps-0, worker-0, worker-1 (dask worker --nthreads 1 --no-nanny)")
+        for what, s in overhead(cluster.target, args.steps, args.blocks).items():
+            print(f"  {what:42s} {s * 1e3:8.2f} ms per run")
+        for k in (1, 2):
+            local = towers(None, k, args.steps, args.blocks)
+            dist = towers(cluster.target, k, args.steps, args.blocks)
+            print(f"  MLP, {k} tower(s), batch 64 each: cluster {1 / dist:7.1f} steps/s ({64 * k / dist:8.0f} "
+                  f"examples/s); local Session {1 / local:7.1f} steps/s")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

@@ -1,0 +1,331 @@
+"""``DistributedSession``: the session a cluster target gives (``tf.Session("tcp://...")``).
+
+It owns a ``distributed.Client`` (or borrows the one passed as target), the futures of the variables'
+current values and where they live, and the waits (all with timeouts) of a run. Planning and
+submitting are in :mod:`dataflow.runtime.distributed`, which its module docstring explains.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from ..framework import errors
+from .session import Session
+
+
+def _connect(target, config, timeout: float):
+    """A ``distributed.Client`` for a target: a Client, a ``Server``/object with ``.target``, an address."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a dependency, but say so clearly
+        raise errors.UnimplementedError(None, None, "Cluster targets need dask.distributed: "
+                                        "pip install distributed") from None
+    if isinstance(target, Client):
+        return target, False
+    address = getattr(target, "target", target)
+    if not isinstance(address, str):
+        raise TypeError(f"Session target must be an address string, a distributed.Client or a tf.train.Server, "
+                        f"got {type(target).__name__}")
+    if address.startswith("grpc://"):
+        raise errors.UnimplementedError(None, None, f"Session target {address}: there is no gRPC runtime; use the "
+                                        "Dask scheduler's address (tcp:// or tls://), e.g. tf.train.Server(...).target")
+    security = getattr(config, "dask_security", None)
+    if address.startswith("tls://") and security is None:
+        raise errors.UnauthenticatedError(None, None, f"Session target {address} is a TLS cluster: pass "
+                                          "ConfigProto(dask_security=distributed.Security(...))")
+    try:
+        return Client(address, security=security, timeout=timeout, set_as_default=False), True
+    except (OSError, TimeoutError) as e:
+        raise errors.UnavailableError(None, None, f"Cannot reach the Dask scheduler at {address} within "
+                                      f"{timeout:g} s: {e}") from None
+
+
+class DistributedSession(Session):
+    """A session whose runs execute on a dask.distributed cluster.
+
+    Parameters
+    ----------
+    target : str, distributed.Client or tf.train.Server
+        The scheduler's address (``"tcp://127.0.0.1:8786"``, ``"tls://..."``), a connected Client, or
+        a server whose ``target`` is that address.
+    graph, config
+        As for ``tf.Session``. ``config.operation_timeout_in_ms`` bounds every wait (default 120 s);
+        ``config.dask_security`` is the ``distributed.Security`` for ``tls://`` targets;
+        ``config.dask_progress=True`` shows a progress bar for each run.
+
+    Attributes
+    ----------
+    recover_from : str or callable or None
+        What to do when variables are lost with a worker: a directory written by
+        :meth:`save_variables` (restored, then the run is retried), a callable
+        ``f(session, lost_variable_names)`` that restores them, or None (the run raises AbortedError).
+
+    Examples
+    --------
+    >>> from dataflow.cluster import LocalCluster          # doctest: +SKIP
+    >>> with LocalCluster(ps=1, worker=2) as cluster:      # doctest: +SKIP
+    ...     with tf.device("/job:ps/task:0"):
+    ...         w = tf.Variable(1.0)
+    ...     sess = tf.Session(cluster.target)
+    """
+
+    def __init__(self, target, graph=None, config=None):
+        super().__init__("", graph, config)
+        self.target = target if isinstance(target, str) else getattr(target, "target", target)
+        ms = getattr(self.config, "operation_timeout_in_ms", 0) or 0
+        from .distributed import _DEFAULT_TIMEOUT_S
+
+        self._timeout = ms / 1000.0 if ms > 0 else _DEFAULT_TIMEOUT_S
+        self._client, self._owns_client = _connect(target, self.config, self._timeout)
+        self._id = uuid.uuid4().hex
+        self._vars: dict = {}       # variable name -> future of its current value
+        self._var_home: dict = {}   # variable name -> worker name (None: any)
+        self._steps = itertools.count()
+        self._plan_keys: list = []
+        self.recover_from = None
+
+    @property
+    def sess_str(self) -> str:
+        return str(self.target)
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` the session submits to."""
+        return self._client
+
+    @property
+    def dashboard_link(self) -> str:
+        """The Dask dashboard's address (task stream, progress, groups keyed by op names)."""
+        return self._client.dashboard_link
+
+    def _make_plan(self, fetches, feed_dict, trace: bool = False):
+        from .distributed import DistributedPlan
+        from .session import _feed_checker, _flatten_fetches, _single_builder
+        from ..framework.graph import Operation, Tensor
+
+        if trace:
+            raise errors.UnimplementedError(None, None, "FULL_TRACE runs are local only; use the Dask "
+                                            "dashboard or distributed.performance_report on a cluster")
+        flat: list = []
+        builder = _flatten_fetches(self.graph, fetches, flat)
+        if isinstance(fetches, (Tensor, Operation, str)) or hasattr(fetches, "_as_graph_element"):
+            builder = _single_builder
+        feeds = [self.graph.as_graph_element(k, allow_operation=False) for k in feed_dict]
+        plan = DistributedPlan(self, flat, feeds, builder)
+        plan.checkers = [_feed_checker(t) for t in feeds]
+        self._plan_keys.append(plan.key)
+        return plan
+
+    def lower(self, fetches, feed_dict=None):
+        raise errors.UnimplementedError(None, None, "Session.lower builds a local Dask graph; a cluster session "
+                                        "submits its tasks itself (watch them on the dashboard)")
+
+    def list_devices(self):
+        """One CPU device per worker named ``job-task`` (``/job:ps/replica:0/task:0/device:CPU:0``), plus
+        ``GPU:0`` for a worker with the resource ``GPU``."""
+        out = []
+        for w in self._client.scheduler_info(n_workers=-1)["workers"].values():
+            job, _, task = str(w.get("name")).rpartition("-")
+            if not job or not task.isdigit():
+                continue
+            out.append(f"/job:{job}/replica:0/task:{task}/device:CPU:0")
+            if w.get("resources", {}).get("GPU"):
+                out.append(f"/job:{job}/replica:0/task:{task}/device:GPU:0")
+        return sorted(out)
+
+    # ---- waiting for a run ----------------------------------------------------------------------
+    def _wait(self, seg_futs, fetch_futs: dict, new_vars: dict, current: dict) -> dict:
+        """Wait (bounded) for a run's tasks; the fetched values per segment; errors as TF's classes."""
+        from .distributed import _LostVariables
+
+        everything = seg_futs + [f for f, _ in fetch_futs.values()]  # new variable versions need not be waited for
+        if getattr(self.config, "dask_progress", False):
+            from distributed import progress
+
+            with self._client.as_current():
+                progress(everything, notebook=False)
+        if not self._wait_bounded(everything, watch=[v for v in current.values() if v is not None]):
+            raise errors.UnavailableError(None, None, self._stalled_message(seg_futs))
+        for f in seg_futs:
+            if f.status == "finished":
+                continue
+            lost = sorted(name for name, v in current.items() if v is not None and v.status != "finished")
+            if f.status == "pending":  # cut short by a lost input: which variables are gone
+                gone = set(self._lost_keys([v for v in current.values() if v is not None]))
+                lost = sorted(name for name, v in current.items() if v is not None and v.key in gone)
+            if f.status == "error":
+                exc = f.exception()
+                if isinstance(exc, errors.OpError):
+                    raise exc
+                if type(exc).__name__ == "KilledWorker":
+                    raise errors.UnavailableError(None, None, f"Task {f.key} killed its workers: {exc}")
+                raise errors.UnknownError(None, None, f"Task {f.key} failed: {type(exc).__name__}: {exc}")
+            if lost:
+                raise _LostVariables(lost)
+            self._check_connected()
+            raise errors.UnavailableError(None, None, f"Task {f.key} was {f.status} by the Dask scheduler at "
+                                          f"{self.target}, or the connection to it was lost")
+        if not fetch_futs:
+            return {}
+        try:
+            values = self._client.gather([f for f, _ in fetch_futs.values()], direct=True)
+        except Exception as e:  # the worker or scheduler went away between the wait and the gather
+            raise errors.UnavailableError(None, None, f"Could not gather fetches: {e}") from None
+        return {i: v if j is None else v[j] for (i, (_, j)), v in zip(fetch_futs.items(), values)}
+
+    def _wait_bounded(self, futures, watch=()) -> bool:
+        """Wait for ``futures`` to finish or fail, at most the session's timeout: False if it ran out.
+
+        A task whose inputs were lost with a worker may wait forever (``distributed.wait`` does not
+        return for it), so the wait is cut in slices that look for lost or cancelled futures among
+        ``futures`` and ``watch`` (the variables' futures the run started from).
+        """
+        import time
+
+        from distributed import wait
+
+        from concurrent.futures import CancelledError  # distributed.FuturesCancelledError derives from it
+
+        deadline = time.monotonic() + self._timeout
+        with self._client.as_current():
+            while True:
+                try:
+                    wait(futures, timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+                    return True
+                except CancelledError:  # futures the scheduler (or a lost connection) cancelled
+                    return self._client.status == "running"
+                except TimeoutError:
+                    if any(f.status in ("cancelled", "lost") for f in itertools.chain(futures, watch)):
+                        return True
+                    if self._client.status != "running":  # the scheduler went away: no use waiting on
+                        return False
+                    if watch and self._lost_keys(watch):
+                        return True
+                    if time.monotonic() >= deadline:
+                        return False
+
+    def _lost_keys(self, futures) -> list:
+        """Keys of ``futures`` the scheduler no longer has and is not computing (lost with a worker)."""
+        keys = [f.key for f in futures]
+        try:
+            states = self._client.run_on_scheduler(_task_states, keys)
+        except Exception:
+            return []
+        return [k for k in keys if states.get(k) not in ("memory", "processing")]
+
+    def _stalled_message(self, seg_futs) -> str:
+        pending = [f.key for f in seg_futs if f.status == "pending"]
+        msg = f"Run did not finish within {self._timeout:g} s (tasks still pending: {pending[:5]})"
+        if self._client.status != "running":
+            return msg + f"; the Dask scheduler at {self.target} is unreachable (client {self._client.status})"
+        try:
+            info = self._client.scheduler_info()
+            names = {w.get("name") for w in info["workers"].values()}
+        except Exception as e:
+            return msg + f"; the Dask scheduler at {self.target} is unreachable: {e}"
+        wanted = {h for h in self._var_home.values() if h is not None}
+        missing = sorted(str(w) for w in wanted if w not in names)
+        if missing:
+            msg += f"; no worker named {missing} is connected (start `dask worker --name NAME` for it)"
+        return msg
+
+    def _check_connected(self) -> None:
+        """UnavailableError unless the client is connected to the scheduler."""
+        status = self._client.status
+        if status != "running":
+            raise errors.UnavailableError(None, None, f"The Dask scheduler at {self.target} is unreachable "
+                                          f"(client {status}); restart it and the workers, then a new Session")
+
+    # ---- variables lost with a worker --------------------------------------------------------------
+    def _recover(self, names) -> None:
+        self._check_connected()
+        futs = {n: f for n, f in self._vars.items() if f is not None}  # all that went, not only the first seen
+        gone = set(self._lost_keys(list(futs.values())))
+        names = sorted(set(names) | {n for n, f in futs.items()
+                                     if f.key in gone or f.status in ("lost", "cancelled", "error")})
+        for n in names:
+            self._vars.pop(n, None)
+        rf = self.recover_from
+        if rf is None:
+            raise errors.AbortedError(
+                None, None, f"Variables {names} were lost with their worker "
+                f"({sorted({str(self._var_home.get(n)) for n in names})}). Restore them (run their initializers, "
+                "or Session.restore_variables(checkpoint_dir)), or set Session.recover_from to a checkpoint "
+                "directory written by Session.save_variables to recover automatically.")
+        if callable(rf):
+            rf(self, list(names))
+        else:
+            self.restore_variables(rf)
+
+    def _by_home(self) -> dict:
+        groups: dict = {}
+        for name, home in self._var_home.items():
+            groups.setdefault(home, []).append(name)
+        return groups
+
+    def save_variables(self, directory: str) -> str:
+        """Write every variable's value to ``directory`` (any fsspec URL), each worker its own file.
+
+        The values are written by the workers that hold them (``<directory>/<worker>.npz``, then
+        renamed into place), never gathered to the client. Returns ``directory``.
+        """
+        from .distributed import _save_on_worker
+
+        futs = []
+        for home, names in self._by_home().items():
+            names = [n for n in names if n in self._vars]
+            kw = {"workers": [home], "allow_other_workers": False} if home else {}
+            path = f"{directory.rstrip('/')}/{home or 'any'}.npz"
+            futs.append(self._client.submit(_save_on_worker, path, names, *[self._vars[n] for n in names],
+                                            pure=False, **kw))
+        self._wait_all(futs, "save_variables")
+        return directory
+
+    def restore_variables(self, directory: str) -> None:
+        """Load the variables saved by :meth:`save_variables`, each on the worker that owns it."""
+        import operator
+
+        from .distributed import _load_on_worker
+
+        new, futs = {}, []
+        for home, names in self._by_home().items():
+            kw = {"workers": [home], "allow_other_workers": False} if home else {}
+            path = f"{directory.rstrip('/')}/{home or 'any'}.npz"
+            f = self._client.submit(_load_on_worker, path, names, pure=False, **kw)
+            futs.append(f)
+            for j, n in enumerate(names):
+                new[n] = self._client.submit(operator.getitem, f, j, pure=False, **kw)
+        self._wait_all(futs + list(new.values()), "restore_variables")
+        self._vars.update(new)
+
+    def _wait_all(self, futs, what: str) -> None:
+        if not self._wait_bounded(futs):
+            raise errors.UnavailableError(None, None, f"{what} did not finish within {self._timeout:g} s")
+        for f in futs:
+            if f.status == "error":
+                exc = f.exception()
+                raise exc if isinstance(exc, errors.OpError) else errors.UnknownError(None, None, f"{what}: {exc}")
+
+    def close(self) -> None:
+        """Release the variables' futures and the workers' cached segments; close an owned client."""
+        if self._closed:
+            return
+        super().close()
+        self._vars.clear()
+        client = self._client
+        if client.status == "running":
+            from .distributed import _forget
+
+            try:
+                client.run(_forget, self._id, list(self._plan_keys), wait=True)
+            except Exception:  # a worker gone: nothing of ours is left there
+                pass
+        if self._owns_client:
+            client.close(timeout=min(self._timeout, 10))
+
+
+def _task_states(keys, dask_scheduler=None) -> dict:
+    """Run on the scheduler: the state of each key's task (absent if forgotten)."""
+    tasks = dask_scheduler.tasks
+    return {k: tasks[k].state for k in keys if k in tasks}
