@@ -295,7 +295,7 @@ def _forget(plan) -> None:
     """Drop a plan's generated source from ``linecache`` (kept there for tracebacks while it may run)."""
     import linecache
 
-    for seg in plan.segments:
+    for seg in getattr(plan, "segments", ()):  # a cluster's plan keeps no local generated code
         linecache.cache.pop(seg.key, None)
 
 
