@@ -146,6 +146,10 @@ def test_dependency_optimization_bypasses_identities_but_not_variable_reads():
     assert ran(ops_off, "Identity") == 3 and ran(ops_off, "StopGradient") == 1
     assert names.get("z") == "Identity" and "v/read" in names and "StopGradient" not in ops_on
     assert ran(ops_on, "Identity") == 2
+    tripled = x * 3.0
+    with tf.device("/cpu:1"):
+        moved = tf.identity(tripled, name="moved")  # a device copy: kept
+    assert "moved" in run(moved + 1.0, feed, remapping=OFF)[2]
 
 
 def test_the_users_graph_is_not_modified():
