@@ -21,6 +21,8 @@ def run(fetches, feed=None, graph=None, init=None, **rewrites):
         values = sess.run(fetches, feed, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
                           run_metadata=meta)
     nodes = [n for gd in meta.partition_graphs for n in gd.node]
+    names = [n.name for n in nodes]
+    assert len(names) == len(set(names)), f"an op ran twice (a replaced op was pulled back in): {names}"
     return values, [n.op for n in nodes], {n.name: n.op for n in nodes}
 
 

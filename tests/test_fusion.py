@@ -217,3 +217,26 @@ def test_blocks_split_over_threads_give_the_same_values(monkeypatch):
     ry, rz = _reference(a, b, np.array(0.5, F32))
     np.testing.assert_array_equal(y, ry)
     np.testing.assert_array_equal(z, rz)
+
+
+def test_an_op_cloned_after_fusion_is_never_computed_twice():
+    # dense -> relu -> batch norm -> dense, trained: fused bias-add+relu groups have extra outputs whose
+    # readers get cloned; nothing may still read (and so re-run) the ops they replaced
+    x = tf.placeholder(tf.float32, [16, 8], name="x")
+    h = tf.layers.dense(x, 12, activation=tf.nn.relu)
+    h = tf.layers.batch_normalization(h, training=True)
+    h = tf.layers.dense(h, 12, activation=tf.nn.relu)
+    loss = tf.reduce_mean(tf.square(tf.layers.dense(h, 1)))
+    train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    feed = {x: np.random.default_rng(9).standard_normal((16, 8)).astype(F32)}
+    init = tf.global_variables_initializer()
+    (l_on, _), ops_on, _ = run([loss, train], feed, init=init)
+    (l_off, _), ops_off, _ = run([loss, train], feed, init=init, **ALL_OFF)
+    with tf.Session(config=config()) as sess:
+        sess.run(init)
+        meta = tf.RunMetadata()
+        sess.run([loss, train], feed, options=tf.RunOptions(trace_level=3), run_metadata=meta)
+    names = [n.name for gd in meta.partition_graphs for n in gd.node]
+    assert len(names) == len(set(names))
+    assert ran(ops_on, "MatMul") == ran(ops_off, "MatMul") == 3 + 5  # forward, and gradients (not x's)
+    assert len(ops_on) < len(ops_off)

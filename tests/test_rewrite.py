@@ -146,6 +146,10 @@ def test_dependency_optimization_bypasses_identities_but_not_variable_reads():
     assert ran(ops_off, "Identity") == 3 and ran(ops_off, "StopGradient") == 1
     assert names.get("z") == "Identity" and "v/read" in names and "StopGradient" not in ops_on
     assert ran(ops_on, "Identity") == 2
+    tripled = x * 3.0
+    with tf.device("/cpu:1"):
+        moved = tf.identity(tripled, name="moved")  # a device copy: kept
+    assert "moved" in run(moved + 1.0, feed, remapping=OFF)[2]
 
 
 def test_the_users_graph_is_not_modified():
@@ -313,3 +317,28 @@ def test_waiting_for_a_bypassed_op_that_read_a_feed():
     # x fed; a not fed but `inter` is: no op may come to wait for the placeholders
     vals, ops, _ = run(z, {x: [1.0, 2.0], inter: [5.0, 6.0]})
     assert vals == 6.0 and "Exp" not in ops and "Placeholder" not in ops
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_graphs_give_the_same_values_with_every_rewrite_combination(seed):
+    rng = np.random.default_rng(100 + seed)
+    x = tf.placeholder(tf.float32, [6, 4], name="x")
+    w = tf.constant(rng.standard_normal((4, 4)).astype(F32))
+    pool = [x, x * 1.0, tf.constant(2.0) * tf.constant(0.5) + x]
+    makers = [
+        lambda a, b: a * b + a * tf.tanh(b), lambda a, b: tf.matmul(a, w) - b, lambda a, b: tf.exp(-(-a * 0.1)),
+        lambda a, b: a - tf.reduce_mean(a, axis=1, keepdims=True), lambda a, b: tf.add_n([a * b, b * a, a]),
+        lambda a, b: tf.reshape(tf.reshape(a, [24]), [6, 4]) + 0.0, lambda a, b: tf.transpose(tf.transpose(b)) / 3.0,
+        lambda a, b: tf.identity(tf.sigmoid(a) + tf.sigmoid(a)), lambda a, b: tf.maximum(a, b) * tf.cast(a > b, tf.float32),
+    ]
+    for _ in range(10):
+        a, b = (pool[rng.integers(len(pool))] for _ in range(2))
+        pool.append(makers[rng.integers(len(makers))](a, b))
+    fetch = [pool[-1], tf.reduce_sum(pool[-2]), pool[rng.integers(3, len(pool))]]
+    feed = {x: rng.standard_normal((6, 4)).astype(F32)}
+    expect = run(fetch, feed, **ALL_OFF)[0]
+    for rewrites in ({}, NO_FUSION, dict(common_subgraph_elimination=OFF), dict(arithmetic_optimization=OFF),
+                     dict(constant_folding=OFF, dependency_optimization=OFF)):
+        got = run(fetch, feed, **rewrites)[0]
+        for g, e in zip(got, expect):
+            np.testing.assert_allclose(g, e, rtol=2e-5, atol=1e-5)

@@ -168,4 +168,27 @@ def fuse(rw: Rewriter, ops: list) -> list:
         gone.update(group)
         rw.changed += 1
     out = [fused_at.get(op, op) for op in ops if op not in gone or op in fused_at]
-    return rw.walk(out, lambda op, emit: None)  # consumers of fused values read the fused op
+    # consumers of fused values read the fused op: a walk in an order where, counting what each
+    # input has become, producers come first (so an op cloned for its new inputs is read as the clone)
+    return rw.walk(_resolved_order(rw, out), lambda op, emit: None)
+
+
+def _resolved_order(rw: Rewriter, ops: list) -> list:
+    """``ops`` in a topological order of their inputs and control inputs as substituted so far."""
+    present = set(ops)
+    done: set = set()
+    order: list = []
+    for root in ops:
+        stack = [(root, False)]
+        while stack:
+            op, expanded = stack.pop()
+            if expanded:
+                order.append(op)
+                continue
+            if op in done:
+                continue
+            done.add(op)
+            stack.append((op, True))
+            deps = [rw.op(c) for c in op._control_inputs] + [rw.tensor(t).op for t in op._inputs]
+            stack.extend((d, False) for d in reversed(deps) if d in present and d not in done)
+    return order

@@ -228,10 +228,11 @@ def use_counts(ops) -> dict:
 # ---- dependency optimization -------------------------------------------------------------------
 def dependencies(rw: Rewriter, ops: list) -> list:
     """Identity and StopGradient ops that nothing fetches become their input (TF's dependency
-    optimizer); an Identity of a variable's ref (a read) stays: it orders the read."""
+    optimizer); an Identity of a variable's ref (a read) stays: it orders the read; so does one on
+    another device than its input (it moves the value there)."""
 
     def rule(op, emit):
-        if op.type in ("Identity", "StopGradient") and rw.replaceable(op):
+        if op.type in ("Identity", "StopGradient") and rw.replaceable(op) and op.device == op._inputs[0].op.device:
             return [op._inputs[0]]
         return None
 
