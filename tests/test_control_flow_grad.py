@@ -230,3 +230,74 @@ def test_second_order_through_a_loop_is_reported():
     (g,) = tf.gradients(y, x)
     with pytest.raises(LookupError, match="not supported"):
         tf.gradients(g, x)
+
+
+def test_only_requested_captures_are_differentiated_and_variants_share_the_forward_loop():
+    x = tf.placeholder(tf.float64, [3, 2])
+    w = tf.placeholder(tf.float64, [2])
+    y = tf.while_loop(lambda t, h: t < 3, lambda t, h: (t + 1, tf.sin(h * w + x[t])), [0, tf.zeros([2], tf.float64)])[1]
+    (gw,) = tf.gradients(y, w)
+    assert gw.op.type == "WhileGrad" and len(gw.op.outputs) == 2  # h0's gradient and w's: not x's
+    gx, gw2 = tf.gradients(y, [x, w])
+    assert gx.op is gw2.op and gx.op is not gw.op
+    rng = np.random.default_rng(5)
+    xv, wv = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    with tf.Session() as sess:
+        a, b, c = sess.run([gw, gw2, gx], {x: xv, w: wv})
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert _err(x, [3, 2], y, [2], xv, {w: wv}) < TOL
+
+
+def test_variables_made_in_the_body_train():
+    """The dynamic_rnn pattern: the cell makes its variables on its first call, inside the loop body."""
+    rng = np.random.default_rng(2)
+    xv = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    x = tf.placeholder(tf.float32, [5, 4, 3])
+
+    def body(t, h):
+        with tf.variable_scope("cell", reuse=tf.AUTO_REUSE):
+            k = tf.get_variable("kernel", [3 + 2, 2], initializer=tf.constant_initializer(0.1))
+            b = tf.get_variable("bias", [2], initializer=tf.zeros_initializer())
+        return t + 1, tf.tanh(tf.matmul(tf.concat([x[t], h], 1), k) + b)
+
+    h = tf.while_loop(lambda t, h: t < 5, body, [0, tf.zeros([4, 2])])[1]
+    assert sorted(v.name for v in tf.trainable_variables()) == ["cell/bias:0", "cell/kernel:0"]
+    loss = tf.reduce_mean(tf.square(h - 0.5))
+    train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(loss, {x: xv})
+        for _ in range(30):
+            sess.run(train, {x: xv})
+        assert sess.run(loss, {x: xv}) < 0.5 * first
+
+
+@pytest.mark.parametrize("mode", ["sync", "split", "trace"])
+def test_gradients_through_loops_under_every_runner(mode):
+    w = tf.Variable(np.array([0.5, -0.3]))
+    if mode == "split":
+        with tf.device("/gpu:0"):
+            scale = w * 1.0
+    else:
+        scale = w * 1.0
+    y = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.sin(h) * scale + w), [0, tf.ones([2], tf.float64)])[1]
+    (g,) = tf.gradients(tf.reduce_sum(y), w)
+    cfg = tf.ConfigProto(dask_scheduler="sync") if mode == "sync" else None
+    with tf.Session(config=cfg) as sess:
+        sess.run(w.initializer)
+        if mode == "trace":
+            opts, meta = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), tf.RunMetadata()
+            got = sess.run(g, options=opts, run_metadata=meta)
+            assert meta.step_stats is not None
+        else:
+            got = sess.run(g)
+    wv, eps = np.array([0.5, -0.3]), 1e-6
+
+    def f(wq):
+        h = np.ones(2)
+        for _ in range(3):
+            h = np.sin(h) * wq + wq
+        return h.sum()
+
+    num = [(f(wv + eps * e) - f(wv - eps * e)) / (2 * eps) for e in np.eye(2)]
+    np.testing.assert_allclose(got, num, rtol=1e-6)

@@ -38,6 +38,8 @@ class FuncGraph(Graph):
 
     def __init__(self, name: str, outer: Graph | None = None):
         outer = outer if outer is not None else get_default_graph()
+        if outer.finalized:
+            raise RuntimeError("Graph is finalized and cannot be modified.")
         object.__setattr__(self, "outer", outer)
         super().__init__()
         self.name = name

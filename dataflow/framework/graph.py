@@ -531,8 +531,11 @@ class _DefaultGraphStack(threading.local):
         self.stack.append(graph)
         try:
             yield graph
-        finally:
-            self.stack.remove(graph) if graph in self.stack else None
+        finally:  # the innermost entry: a graph may be on the stack twice (a loop body's variables)
+            for i in range(len(self.stack) - 1, -1, -1):
+                if self.stack[i] is graph:
+                    del self.stack[i]
+                    break
 
     def reset(self):
         if self.stack:

@@ -120,13 +120,13 @@ def _while_kernel(xp, *inputs, n_vars, has_max, programs):
     return (*values, History(records, i))
 
 
-def _while_grad(op, *grads):
+def _while_grad(op, *grads, needed):
     from .control_flow_grad import while_grad
 
-    return while_grad(op, *grads)
+    return while_grad(op, *grads, needed=needed)
 
 
-_while_grad.accepts_none = True  # the History output never has a gradient
+_while_grad.partial = True  # see dataflow.autodiff: the History output never has a gradient
 register(OpDef("While", _while_infer, _while_kernel, grad=_while_grad, stateful=True, bind=_bind_while))
 
 
@@ -272,13 +272,13 @@ def _if_kernel(xp, pred, *caps, n_out, programs, record):
     return (*out[:n_out], History(tuple(out[n_out:]) if record else None, 1, branch))
 
 
-def _if_grad(op, *grads):
+def _if_grad(op, *grads, needed):
     from .control_flow_grad import if_grad
 
-    return if_grad(op, *grads)
+    return if_grad(op, *grads, needed=needed)
 
 
-_if_grad.accepts_none = True
+_if_grad.partial = True
 register(OpDef("If", _if_infer, _if_kernel, grad=_if_grad, stateful=True, bind=_bind_if))
 
 

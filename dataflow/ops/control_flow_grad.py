@@ -17,7 +17,7 @@ gradient program. Gradients of these gradients are not supported (LookupError).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -76,53 +76,56 @@ def _zeros_for(value):
 # ---- While -----------------------------------------------------------------------------------
 @dataclass
 class WhileGradInfo:
-    var_idx: list        # differentiated loop variables
-    cap_idx: list        # differentiated captures
-    body: BodyGrad
-    recorded_vars: list  # loop variables the gradient reads, recorded per iteration
-    saved: list          # body tensors recorded per iteration
+    """A While's gradients: one body gradient per set of captures differentiated (``variants``,
+    keyed by capture indices), and what the forward loop records for all of them per iteration."""
+
+    var_idx: list                                # differentiated loop variables (every float one)
+    variants: dict = field(default_factory=dict)  # tuple of capture indices -> BodyGrad
+    recorded_vars: list = field(default_factory=list)  # loop variables the gradients read
+    saved: list = field(default_factory=list)          # body tensors the gradients read
 
 
-def _while_grad_info(op) -> WhileGradInfo:
-    info = op.attrs.get("grad")
-    if info is not None:
-        return info
-    n, has_max = op.attrs["n_vars"], op.attrs["has_max"]
+def _while_variant(op, cap_idx: tuple) -> WhileGradInfo:
+    n = op.attrs["n_vars"]
     body = op.attrs["body"]
-    caps = op.inputs[n + has_max:]
-    var_idx = [j for j in range(n) if _differentiable(op.inputs[j])]
-    cap_idx = [k for k, c in enumerate(caps) if _differentiable(c)]
-    bg = body_gradient(body, [body.outputs[j] for j in var_idx],
-                       [body.inputs[j] for j in var_idx] + [body.args[n + k] for k in cap_idx])
-    recorded = [j for j in range(n) if body.inputs[j] in bg.used_args]
-    info = WhileGradInfo(var_idx, cap_idx, bg, recorded, bg.saved)
-    op.attrs["grad"] = info
-    op.graph._bump()  # plans made before must record the loop's history now
+    info = op.attrs.get("grad")
+    if info is None:
+        info = WhileGradInfo([j for j in range(n) if _differentiable(op.inputs[j])])
+        op.attrs["grad"] = info
+    if cap_idx not in info.variants:
+        bg = body_gradient(body, [body.outputs[j] for j in info.var_idx],
+                           [body.inputs[j] for j in info.var_idx] + [body.args[n + k] for k in cap_idx])
+        info.variants[cap_idx] = bg
+        info.recorded_vars = [j for j in range(n) if j in info.recorded_vars or body.inputs[j] in bg.used_args]
+        info.saved = list(dict.fromkeys(info.saved + bg.saved))
+        op.graph._bump()  # plans made before must record the loop's history now
     return info
 
 
-def while_grad(op, *grads):
-    """The gradient rule of ``While``: one ``WhileGrad`` op."""
+def while_grad(op, *grads, needed):
+    """The gradient rule of ``While``: one ``WhileGrad`` op (float loop variables, and the captures in
+    ``needed``: a loop does not sum gradients of captured data no one asked for)."""
     from .array import zeros_like
 
     n, has_max = op.attrs["n_vars"], op.attrs["has_max"]
     result = [None] * len(op.inputs)
     if not op.attrs["back_prop"]:
         return result
-    info = _while_grad_info(op)
-    if not info.var_idx and not info.cap_idx:
-        return result
     caps = op.inputs[n + has_max:]
+    cap_idx = tuple(k for k, c in enumerate(caps) if _differentiable(c) and needed[n + has_max + k])
+    info = _while_variant(op, cap_idx)
+    if not info.var_idx and not cap_idx:
+        return result
     gys = [grads[j] if grads[j] is not None else zeros_like(op.outputs[j]) for j in info.var_idx]
     refs = tuple(1 + len(gys) + k for k, c in enumerate(caps) if c._is_ref)
-    shapes = [op.outputs[j].shape for j in info.var_idx] + [caps[k].shape for k in info.cap_idx]
-    dts = [op.inputs[j].dtype for j in info.var_idx] + [caps[k].dtype for k in info.cap_idx]
+    shapes = [op.outputs[j].shape for j in info.var_idx] + [caps[k].shape for k in cap_idx]
+    dts = [op.inputs[j].dtype for j in info.var_idx] + [caps[k].dtype for k in cap_idx]
     wg = make_op("WhileGrad", [op.outputs[n], *gys, *caps],
-                 {"forward": op, "n_gy": len(gys), "cap_idx": info.cap_idx, "shapes": shapes, "dtypes": dts,
+                 {"forward": op, "n_gy": len(gys), "cap_idx": cap_idx, "shapes": shapes, "dtypes": dts,
                   "_ref_inputs": refs}, name="WhileGrad")
     for j, jj in enumerate(info.var_idx):
         result[jj] = wg.outputs[j]
-    for k, kk in enumerate(info.cap_idx):
+    for k, kk in enumerate(cap_idx):
         result[n + has_max + kk] = wg.outputs[len(gys) + k]
     return result
 
@@ -132,9 +135,10 @@ def _bind_while_grad(op, state):
 
     fwd = op.attrs["forward"]
     info: WhileGradInfo = fwd.attrs["grad"]
+    bg = info.variants[op.attrs["cap_idx"]]
     body, n = fwd.attrs["body"], fwd.attrs["n_vars"]
-    args = [body.inputs[j] for j in info.recorded_vars] + body.args[n:] + info.saved + info.body.grad_ys
-    program = compile_program(f"{op.name}/body_grad", args, info.body.grads, state)
+    args = [body.inputs[j] for j in info.recorded_vars] + body.args[n:] + info.saved + bg.grad_ys
+    program = compile_program(f"{op.name}/body_grad", args, bg.grads, state)
     return {"program": program, "n_rec": len(info.recorded_vars)}
 
 
@@ -159,43 +163,45 @@ register(OpDef("WhileGrad", lambda op: list(zip(op.attrs["dtypes"], op.attrs["sh
 # ---- If --------------------------------------------------------------------------------------
 @dataclass
 class IfGradInfo:
+    """An If's gradients: per set of captures differentiated, one BodyGrad per branch; what each
+    branch records for all of them (``saved``, per branch)."""
+
     out_idx: list
-    cap_idx: list
-    branches: list  # BodyGrad per branch
-    saved: list     # saved tensors per branch
+    variants: dict = field(default_factory=dict)  # tuple of capture indices -> [BodyGrad per branch]
+    saved: list = field(default_factory=lambda: [[], []])
 
 
-def _if_grad_info(op) -> IfGradInfo:
+def _if_variant(op, cap_idx: tuple) -> IfGradInfo:
     info = op.attrs.get("grad")
-    if info is not None:
-        return info
-    caps = op.inputs[1:]
-    out_idx = [i for i in range(op.attrs["n_out"]) if _differentiable(op.outputs[i])]
-    cap_idx = [k for k, c in enumerate(caps) if _differentiable(c)]
-    branches = [body_gradient(g, [g.outputs[i] for i in out_idx], [g.args[k] for k in cap_idx])
-                for g in op.attrs["branches"]]
-    info = IfGradInfo(out_idx, cap_idx, branches, [b.saved for b in branches])
-    op.attrs["grad"] = info
-    op.graph._bump()
+    if info is None:
+        info = IfGradInfo([i for i in range(op.attrs["n_out"]) if _differentiable(op.outputs[i])])
+        op.attrs["grad"] = info
+    if cap_idx not in info.variants:
+        branches = [body_gradient(g, [g.outputs[i] for i in info.out_idx], [g.args[k] for k in cap_idx])
+                    for g in op.attrs["branches"]]
+        info.variants[cap_idx] = branches
+        info.saved = [list(dict.fromkeys(old + bg.saved)) for old, bg in zip(info.saved, branches)]
+        op.graph._bump()
     return info
 
 
-def if_grad(op, *grads):
+def if_grad(op, *grads, needed):
     """The gradient rule of ``If``: one ``IfGrad`` op running the taken branch's gradient."""
     from .array import zeros_like
 
     result = [None] * len(op.inputs)
-    info = _if_grad_info(op)
-    if not info.out_idx or not info.cap_idx:
-        return result
     caps = op.inputs[1:]
+    cap_idx = tuple(k for k, c in enumerate(caps) if _differentiable(c) and needed[1 + k])
+    info = _if_variant(op, cap_idx)
+    if not info.out_idx or not cap_idx:
+        return result
     gys = [grads[i] if grads[i] is not None else zeros_like(op.outputs[i]) for i in info.out_idx]
     refs = tuple(1 + len(gys) + k for k, c in enumerate(caps) if c._is_ref)
     ig = make_op("IfGrad", [op.outputs[op.attrs["n_out"]], *gys, *caps],
-                 {"forward": op, "n_gy": len(gys), "cap_idx": info.cap_idx,
-                  "shapes": [caps[k].shape for k in info.cap_idx], "dtypes": [caps[k].dtype for k in info.cap_idx],
+                 {"forward": op, "n_gy": len(gys), "cap_idx": cap_idx,
+                  "shapes": [caps[k].shape for k in cap_idx], "dtypes": [caps[k].dtype for k in cap_idx],
                   "_ref_inputs": refs}, name="IfGrad")
-    for k, kk in enumerate(info.cap_idx):
+    for k, kk in enumerate(cap_idx):
         result[1 + kk] = ig.outputs[k]
     return result
 
@@ -205,8 +211,9 @@ def _bind_if_grad(op, state):
 
     fwd = op.attrs["forward"]
     info: IfGradInfo = fwd.attrs["grad"]
-    programs = tuple(compile_program(f"{op.name}/branch{b}_grad", g.args + bg.saved + bg.grad_ys, bg.grads, state)
-                     for b, (g, bg) in enumerate(zip(fwd.attrs["branches"], info.branches)))
+    programs = tuple(compile_program(f"{op.name}/branch{b}_grad", g.args + saved + bg.grad_ys, bg.grads, state)
+                     for b, (g, bg, saved) in enumerate(zip(fwd.attrs["branches"], info.variants[op.attrs["cap_idx"]],
+                                                            info.saved)))
     return {"programs": programs}
 
 
