@@ -635,13 +635,9 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
                      activity_regularizer=None, kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
                      reuse=None):
     """A transposed 2-D convolution (:class:`Conv2DTranspose` applied once)."""
-    layer = Conv2DTranspose(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                            activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, trainable=trainable,
-                            name=name, _scope=name, _reuse=reuse)
-    return layer.apply(inputs)
+    args = dict(locals())  # every argument but these is the layer's own, by the same name
+    del args["inputs"], args["reuse"]
+    return Conv2DTranspose(**args, _scope=name, _reuse=reuse).apply(inputs)
 
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import collections
 
-import numpy as np
-
-from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, name_scope
 from ..framework.tensor_shape import TensorShape
 from ..layers import Layer
@@ -150,8 +147,8 @@ def _linear(inputs: list, kernel, bias) -> Tensor:
     return nn_ops.bias_add(out, bias) if bias is not None else out
 
 
-class BasicRNNCell(RNNCell):
-    """``output = new_state = activation(W [inputs, state] + b)`` (tanh by default)."""
+class _UnitsCell(RNNCell):
+    """A cell whose state and output are both ``[batch, num_units]``."""
 
     def __init__(self, num_units: int, activation=None, reuse=None, name=None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
@@ -166,6 +163,10 @@ class BasicRNNCell(RNNCell):
     def output_size(self):
         return self._num_units
 
+
+class BasicRNNCell(_UnitsCell):
+    """``output = new_state = activation(W [inputs, state] + b)`` (tanh by default)."""
+
     def build(self, inputs_shape):
         depth = _input_depth(self, inputs_shape)
         self._kernel = self.add_variable("kernel", [depth + self._num_units, self._num_units])
@@ -176,26 +177,16 @@ class BasicRNNCell(RNNCell):
         return output, output
 
 
-class GRUCell(RNNCell):
+class GRUCell(_UnitsCell):
     """Gated recurrent unit (Cho et al. 2014), TF's formulas: reset and update gates from one matmul
     (``gates/kernel``, biases initialised to 1), the candidate from the reset state (``candidate/kernel``);
     ``h' = u * h + (1 - u) * c``."""
 
     def __init__(self, num_units: int, activation=None, reuse=None, kernel_initializer=None, bias_initializer=None,
                  name=None, dtype=None, **kwargs):
-        super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
-        self._num_units = num_units
-        self._activation = activation or math.tanh
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
         self._kernel_initializer = kernel_initializer
         self._bias_initializer = bias_initializer
-
-    @property
-    def state_size(self):
-        return self._num_units
-
-    @property
-    def output_size(self):
-        return self._num_units
 
     def build(self, inputs_shape):
         depth, n = _input_depth(self, inputs_shape), self._num_units
@@ -459,6 +450,3 @@ class ResidualWrapper(_Wrapper):
             return self._residual_fn(inputs, output), new_state
         return map_structure(lambda i, o: i + o, inputs, output), new_state
 
-
-def _np_check():  # pragma: no cover - keeps numpy imported for doctest users of this module
-    return np
