@@ -131,3 +131,18 @@ def test_static_bidirectional_rnn_agrees_with_the_dynamic_one():
         st = s.run(tf.stack(outs, axis=1))
     np.testing.assert_allclose(st, d, rtol=1e-6, atol=1e-7)
     assert np.all(st[1, 2:] == 0)
+
+
+def test_variational_dropout_uses_one_mask_for_every_step():
+    cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicRNNCell(64), output_keep_prob=0.5,
+                                         variational_recurrent=True, dtype=tf.float32, seed=4)
+    x = tf.placeholder(tf.float32, [3, None, 2])
+    out, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        o = s.run(out, {x: np.ones((3, 5, 2))})
+    dropped = o == 0
+    assert 0.2 < dropped.mean() < 0.8
+    assert (dropped == dropped[:1, :1]).all()  # the same units for every row and every step
+    with pytest.raises(ValueError, match="dtype must be provided"):
+        tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(2), state_keep_prob=0.5, variational_recurrent=True)

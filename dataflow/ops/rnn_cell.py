@@ -400,28 +400,48 @@ class _Wrapper(RNNCell):
 
 
 class DropoutWrapper(_Wrapper):
-    """Dropout on a cell's inputs, outputs and (each step's new) state, by keep probabilities."""
+    """Dropout on a cell's inputs, outputs and (each step's new) state, by keep probabilities.
+
+    With ``variational_recurrent`` (Gal & Ghahramani 2016) each of them has one mask, ``[1, size]``, drawn
+    once and used at every time step and for every batch row, as TF's: ``x / keep * floor(keep + noise)``.
+    """
 
     def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
                  variational_recurrent=False, input_size=None, dtype=None, seed=None, dropout_state_filter_visitor=None):
         super().__init__(cell)
-        if variational_recurrent:
-            raise NotImplementedError("DropoutWrapper(variational_recurrent=True) is not supported yet")
         for name, p in (("input", input_keep_prob), ("output", output_keep_prob), ("state", state_keep_prob)):
             if isinstance(p, (int, float)) and not 0.0 < p <= 1.0:
                 raise ValueError(f"Parameter {name}_keep_prob must be between 0 and 1: {p}")
+        if variational_recurrent and dtype is None:
+            raise ValueError("When variational_recurrent=True, dtype must be provided")
         self._input_keep_prob = input_keep_prob
         self._output_keep_prob = output_keep_prob
         self._state_keep_prob = state_keep_prob
         self._seed = seed
+        self._variational = variational_recurrent
+        self._noise: dict = {}  # (what, leaf) -> the [1, size] uniform noise of a variational mask
+        self._leaf = 0
 
     def _drop(self, x, keep, salt: int):
         if isinstance(keep, (int, float)) and keep == 1.0:
             return x
         seed = None if self._seed is None else self._seed + salt
-        return nn_ops.dropout(x, keep_prob=keep, seed=seed)
+        if not self._variational:
+            return nn_ops.dropout(x, keep_prob=keep, seed=seed)
+        key = (salt, self._leaf)
+        self._leaf += 1
+        noise = self._noise.get(key)
+        if noise is None:  # drawn once, outside any loop or control dependency: one mask for every step
+            from ..framework.graph import get_default_graph
+            from .random import random_uniform
+
+            with get_default_graph().control_dependencies(None):
+                noise = self._noise[key] = random_uniform([1, x.shape[-1].value], dtype=x.dtype,
+                                                          seed=None if seed is None else seed + 7 * key[1])
+        return x / keep * math.floor(keep + noise)
 
     def call(self, inputs, state, scope=None):
+        self._leaf = 0
         inputs = self._drop(inputs, self._input_keep_prob, 0)
         output, new_state = self._cell(inputs, state, scope=scope)
         if not (isinstance(self._state_keep_prob, (int, float)) and self._state_keep_prob == 1.0):
