@@ -72,6 +72,12 @@ def sparse():
             loss = tf.reduce_sum(tf.square(tf.nn.embedding_lookup(emb, ids) - 0.5) * [[1.0], [2.0], [3.0]])
             grad = tf.gradients(loss, emb)[0]
             assert isinstance(grad, tf.IndexedSlices)
+            if key == "sgd":  # clip_by_global_norm keeps it sparse, its norm taken over the values
+                (clipped,), norm = tf.clip_by_global_norm([grad], 1.0)
+                assert isinstance(clipped, tf.IndexedSlices)
+                with session() as s:
+                    s.run(tf.global_variables_initializer())
+                    OUT["sparse/clipped"], OUT["sparse/norm"] = s.run([clipped.values, norm])
             step = getattr(tf.train, cls)(**kwargs).minimize(loss)
             with session() as s:
                 s.run(tf.global_variables_initializer())
