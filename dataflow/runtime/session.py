@@ -378,7 +378,8 @@ class Session:
             plan.nested_feeds = any(isinstance(k, tuple) for k in feed_dict)
             if key is not None:
                 if any(k[0] != key[0] for k in self._plans):  # plans of an older graph version never hit again
-                    self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
+                    for k in [k for k in self._plans if k[0] != key[0]]:
+                        _forget(self._plans.pop(k))
                 if len(self._plans) >= MAX_PLANS:  # bounded: the least recently made plan goes
                     _forget(self._plans.pop(next(iter(self._plans))))
                 self._plans[key] = plan
