@@ -84,6 +84,8 @@ from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 from .framework.dtypes import variant  # noqa: E402,F401
 from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
 from .ops.tensor_array import TensorArray  # noqa: E402,F401
+from .ops.check_ops_more import (  # noqa: E402,F401
+    assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
 # ---- issue 13: TF1 surface gaps (aliases, string parsing, truncating division) ----
 from .ops.math import truncatediv, truncatemod  # noqa: E402,F401
 from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F401

@@ -42,7 +42,8 @@ def test_nested_loop_vars_dicts_namedtuples():
         c, h = state
         return step + 1, LSTMStateTuple(c + h, h * 2.0), {"a": extra["a"] + 1.0, "b": (extra["b"][0] - 1,)}
 
-    init = (tf.constant(0), LSTMStateTuple(tf.zeros([2]), tf.ones([2])), {"a": tf.constant(0.0), "b": (tf.constant(5),)})
+    init = (tf.constant(0), LSTMStateTuple(tf.zeros([2]), tf.ones([2])),
+            {"a": tf.constant(0.0), "b": (tf.constant(5),)})
     step, state, extra = tf.while_loop(lambda s, *_: s < 3, body, init)
     assert isinstance(state, LSTMStateTuple) and isinstance(extra, dict) and isinstance(extra["b"], tuple)
     out = _run([step, state, extra])
@@ -370,6 +371,21 @@ def test_tensor_array_dynamic_size_and_errors():
     with pytest.raises(ValueError, match="Size must be provided"):
         tf.TensorArray(tf.float32)
     empty = tf.TensorArray(tf.float32, size=2)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="not yet been written"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Could not read from TensorArray index 0"):
         _run(empty.read(0))
+    np.testing.assert_array_equal(_run(tf.TensorArray(tf.float32, size=2, element_shape=[3]).read(1)), [0, 0, 0])
+    twice = tf.TensorArray(tf.float32, size=2).write(0, 1.0).write(0, 2.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="already been written"):
+        _run(twice.stack())
     assert _run(tf.TensorArray(tf.float32, size=0, element_shape=[3]).stack()).shape == (0, 3)
+
+
+def test_seeded_random_ops_in_bodies_draw_their_own_streams():
+    tf.set_random_seed(3)
+    outer = tf.random_uniform([3])
+    inner = tf.while_loop(lambda i, r: i < 1, lambda i, r: (i + 1, tf.random_uniform([3])), [0, tf.zeros([3])])[1]
+    a, b = _run([outer, inner])
+    assert not np.allclose(a, b)
+    assert len({op._id for op in inner.op.attrs["body"].get_operations()} |
+               {op._id for op in tf.get_default_graph().get_operations()}) == \
+        len(inner.op.attrs["body"].get_operations()) + len(tf.get_default_graph().get_operations())

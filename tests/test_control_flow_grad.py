@@ -301,3 +301,25 @@ def test_gradients_through_loops_under_every_runner(mode):
 
     num = [(f(wv + eps * e) - f(wv - eps * e)) / (2 * eps) for e in np.eye(2)]
     np.testing.assert_allclose(got, num, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scheduler", [None, "sync", "threads"])
+def test_loop_over_variables_placed_on_another_device(scheduler):
+    with tf.device("/gpu:0"):  # another segment: the loop gets the variables' slots across segments
+        v = tf.Variable(1.0)
+        w = tf.Variable(np.array([0.5, 2.0], np.float32))
+
+    def body(i, s):
+        inc = tf.assign_add(v, 1.0)
+        with tf.control_dependencies([inc]):
+            return i + 1, s + v * tf.reduce_sum(w)
+
+    s = tf.while_loop(lambda i, s: i < 3, body, [0, 0.0])[1]
+    (g,) = tf.gradients(s, w)
+    with tf.Session(config=tf.ConfigProto(dask_scheduler=scheduler) if scheduler else None) as sess:
+        sess.run(tf.global_variables_initializer())
+        assert len(sess._make_plan([s, g], {}).segments) > 1
+        out = sess.run([s, g])
+        assert out[0] == (2.0 + 3.0 + 4.0) * 2.5
+        np.testing.assert_array_equal(out[1], [9.0, 9.0])
+        assert sess.run(v) == 4.0

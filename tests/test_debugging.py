@@ -192,3 +192,29 @@ def test_finalized_graph_rejects_new_ops_and_control_flow():
         assert sess.run(y, {x: 1.0}) == 2.0  # running needs no new ops
     g._unsafe_unfinalize()
     assert tf.Session().run(x * 3.0, {x: 1.0}) == 3.0
+
+
+def test_monotonicity_rank_in_and_float_dtype_checks():
+    x = tf.placeholder(tf.float32, [None])
+    nd, si = tf.debugging.is_non_decreasing(x), tf.debugging.is_strictly_increasing(x)
+    with tf.Session() as sess:
+        for v, want in (([1, 1, 2], (True, False)), ([1, 2, 3], (True, True)), ([2, 1], (False, False)),
+                        ([5], (True, True)), ([], (True, True))):
+            assert tuple(sess.run([nd, si], {x: v})) == want, v
+    with pytest.raises(TypeError, match="numeric"):
+        tf.debugging.is_non_decreasing(tf.constant(["a"]))
+    with pytest.raises(ValueError, match=r"must have rank in \(1, 3\).*Received rank 2"):
+        tf.debugging.assert_rank_in(tf.zeros([2, 2]), [1, 3])
+    assert tf.debugging.assert_rank_in(tf.zeros([2]), [1, 3]).type == "NoOp"
+    u = tf.placeholder(tf.float32)
+    check = tf.debugging.assert_rank_in(u, [0, 1])
+    with tf.Session() as sess:
+        sess.run(check, {u: [1.0]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must have rank in"):
+            sess.run(check, {u: [[1.0]]})
+    assert tf.debugging.assert_same_float_dtype([tf.zeros([1]), tf.ones([2])]) is tf.float32
+    assert tf.debugging.assert_same_float_dtype() is tf.float32
+    with pytest.raises(ValueError, match="expected type float32"):
+        tf.debugging.assert_same_float_dtype([tf.zeros([1]), tf.zeros([1], tf.float64)])
+    with pytest.raises(ValueError, match="Expected floating point type"):
+        tf.debugging.assert_same_float_dtype([tf.zeros([1], tf.int32)])

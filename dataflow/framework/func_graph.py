@@ -57,16 +57,17 @@ class FuncGraph(Graph):
         self._by_outer: dict[Tensor, Tensor] = {}  # any enclosing graph's tensor -> its value here
         self.outer_controls: list[Operation] = []
 
-    # variable scopes and stores are the outer graph's (``graph._variable_scope`` and friends)
+    # variable scopes and stores are the outer graph's (``graph._variable_scope`` and friends), and so
+    # is the op counter ``_last_id``: op ids (and the random seeds made from them) are unique in the family
     def __getattr__(self, name):
-        if name.startswith("_variable"):
+        if name.startswith("_variable") or name == "_last_id":
             return getattr(self.outer, name)
         raise AttributeError(name)
 
     def __setattr__(self, name, value):
-        if name.startswith("_variable"):
+        if name.startswith("_variable") or (name == "_last_id" and "inputs" in self.__dict__):
             setattr(self.outer, name, value)
-        else:
+        elif name != "_last_id":  # Graph.__init__'s zero: the count stays the outer graph's
             object.__setattr__(self, name, value)
 
     @property

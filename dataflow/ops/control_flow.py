@@ -168,7 +168,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     --------
     >>> import dataflow as tf
     >>> i, x = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2.0), [0, 1.0])
-    >>> tf.Session().run(x)
+    >>> print(tf.Session().run(x))
     8.0
     """
     if not callable(cond):
@@ -331,7 +331,7 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     >>> import dataflow as tf
     >>> x = tf.placeholder(tf.float32, [])
     >>> y = tf.cond(x > 0, lambda: x * 2.0, lambda: -x)
-    >>> tf.Session().run(y, {x: -3.0})
+    >>> print(tf.Session().run(y, {x: -3.0}))
     3.0
     """
     if fn1 is not None:
@@ -393,7 +393,7 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
     >>> x = tf.placeholder(tf.int32, [])
     >>> r = tf.case([(x < 0, lambda: tf.constant(-1)), (x > 0, lambda: tf.constant(1))],
     ...             default=lambda: tf.constant(0))
-    >>> tf.Session().run(r, {x: 5})
+    >>> print(tf.Session().run(r, {x: 5}))
     1
     """
     from .check_ops import Assert

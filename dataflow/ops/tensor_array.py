@@ -1,16 +1,19 @@
-"""``tf.TensorArray``: a list of same-shaped tensors, as one dense tensor ``[size, *element_shape]``.
+"""``tf.TensorArray``: a list of same-shaped tensors, threaded through writes as one value.
 
-TF1's TensorArray is a resource plus a "flow" tensor threaded through writes. Here its value *is*
-the flow: an array whose row ``i`` is element ``i`` (:attr:`TensorArray.handle`). A write makes a new
-array with one row replaced, so a TensorArray is a plain value that a ``while_loop`` carries as a
-loop variable and that gradients flow through like any tensor: the gradient of ``read(i)`` puts its
-incoming gradient in row ``i`` of zeros, that of ``write(i, x)`` reads row ``i`` for ``x`` and zeroes it
-for the array written into. ``stack`` is the array itself; ``unstack(x)`` makes ``x`` the array.
+TF1's TensorArray is a resource plus a "flow" tensor threaded through writes. Here the flow *is* the
+value: a :class:`TensorList`, an immutable tuple of element arrays (:attr:`TensorArray.handle`). A
+write makes a new tuple with one element replaced (pointer copies, not data: a loop writing T
+elements costs O(T) per write in pointers only), so a TensorArray is a plain value that a
+``while_loop`` carries as a loop variable, and gradients flow through it as through any value. The
+static shape of the handle tensor is ``[size, *element_shape]``, as if stacked.
 
-When the element shape is unknown until the first write (``element_shape=None``), the array is
-allocated by that write (an :class:`Unallocated` placeholder value until then). ``dynamic_size``
-arrays grow when written past their end. Not modelled: TF's errors for reading an element never
-written (it reads zeros here) or writing one twice.
+Gradients are TensorLists too, ``None`` standing for a zero element: ``read(i)``'s puts its gradient
+at ``i`` (``TensorArrayPutRow``), ``write(i, x)``'s reads element ``i`` for ``x``
+(``TensorArrayGradRow``) and clears it for the list written into (``TensorArrayUnwrite``); ``stack``
+and ``unstack`` are each other's gradient. Adding gradient lists adds elementwise (``np.add`` and
+``np.zeros_like`` accept them), so ``AddN`` and the loops' accumulations work unchanged. As in TF,
+writing an element twice is an InvalidArgumentError, and reading one never written gives zeros when
+the element shape is known (else an InvalidArgumentError).
 """
 
 from __future__ import annotations
@@ -26,14 +29,45 @@ from ..framework.tensor_shape import TensorShape, as_shape
 from .common import constant_value
 
 
-class Unallocated:
-    """The value of a TensorArray whose element shape is not known yet (nothing written)."""
+class TensorList:
+    """A TensorArray's value: ``items`` (a tuple of arrays, None where not written or zero) and the
+    element ``dtype``. Immutable; ``np.add`` adds two lists elementwise, ``np.zeros_like`` gives an
+    all-zero list of the same length."""
 
-    __slots__ = ("size", "dtype")
+    __slots__ = ("items", "dtype")
 
-    def __init__(self, size: int, dtype):
-        self.size = size
-        self.dtype = dtype
+    def __init__(self, items, dtype):
+        self.items = tuple(items)
+        self.dtype = np.dtype(dtype)
+
+    def __len__(self):
+        return len(self.items)
+
+    def copy(self) -> "TensorList":
+        return self
+
+    def __add__(self, other):
+        if not isinstance(other, TensorList):
+            return NotImplemented
+        if len(other) != len(self):
+            raise ValueError(f"Cannot add TensorArray gradients of sizes {len(self)} and {len(other)}")
+        return TensorList((b if a is None else a if b is None else a + b for a, b in zip(self.items, other.items)),
+                          self.dtype)
+
+    __radd__ = __add__
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if ufunc is np.add and method == "__call__" and len(inputs) == 2 and not kwargs:
+            return inputs[0] + inputs[1]
+        return NotImplemented
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.zeros_like:
+            return TensorList([None] * len(self), self.dtype)
+        return NotImplemented
+
+    def __repr__(self):
+        return f"<TensorList of {len(self)} {self.dtype}>"
 
 
 def _index(i, name):
@@ -43,19 +77,18 @@ def _index(i, name):
     return i
 
 
-def _new_kernel(xp, size, *, dtype, element_shape):
-    n = int(np.asarray(size))
-    if element_shape.is_fully_defined():
-        return xp.zeros((n, *element_shape.as_list()), dtype.as_numpy_dtype)
-    return Unallocated(n, dtype.as_numpy_dtype)
+def _handle_shape(lead, elem: TensorShape) -> TensorShape:
+    return TensorShape([lead]).concatenate(elem) if elem.ndims is not None else TensorShape(None)
+
+
+def _new_kernel(xp, size, *, dtype):
+    return TensorList([None] * int(np.asarray(size)), dtype.as_numpy_dtype)
 
 
 def _new_infer(op):
     n = constant_value(op.inputs[0])
-    elem = op.attrs["element_shape"]
     lead = None if n is None or op.attrs["dynamic_size"] else int(n)
-    return [(op.attrs["dtype"], TensorShape([lead]).concatenate(elem) if elem.ndims is not None else
-             TensorShape(None))]
+    return [(op.attrs["dtype"], _handle_shape(lead, op.attrs["element_shape"]))]
 
 
 register(OpDef("TensorArray", _new_infer, _new_kernel, differentiable=False))
@@ -63,41 +96,34 @@ register(OpDef("TensorArray", _new_infer, _new_kernel, differentiable=False))
 
 def _write_kernel(xp, handle, index, value, *, dynamic_size):
     i = _index(index, "TensorArrayWrite")
-    value = xp.asarray(value)
-    if isinstance(handle, Unallocated):
-        handle = xp.zeros((handle.size, *value.shape), handle.dtype)
-    size = handle.shape[0]
-    if i >= size:
+    items = list(handle.items)
+    if i >= len(items):
         if not dynamic_size:
             raise errors.InvalidArgumentError(
-                None, None, f"Tried to write to index {i} but array is not resizeable and size is: {size}")
-        handle = xp.concatenate([handle, xp.zeros((i + 1 - size, *handle.shape[1:]), handle.dtype)])
-    elif value.ndim and value.shape != handle.shape[1:]:
-        raise errors.InvalidArgumentError(
-            None, None, f"Could not write to TensorArray index {i}: element shape {list(handle.shape[1:])} "
-            f"but the value has shape {list(value.shape)}")
-    out = handle.copy() if i < size else handle
-    out[i] = value
-    return out
+                None, None, f"Tried to write to index {i} but array is not resizeable and size is: {len(items)}")
+        items.extend([None] * (i + 1 - len(items)))
+    elif items[i] is not None:
+        raise errors.InvalidArgumentError(None, None, f"Could not write to TensorArray index {i} because it has "
+                                          "already been written to.")
+    items[i] = xp.asarray(value)
+    return TensorList(items, handle.dtype)
 
 
 def _write_infer(op):
     handle, _, value = op.inputs
     elem = handle.shape[1:] if handle.shape.ndims is not None else TensorShape(None)
-    if value.shape.ndims not in (0, None):
-        elem = elem.merge_with(value.shape) if elem.ndims is not None else value.shape
-    lead = handle.shape[0] if handle.shape.ndims is not None else None
-    if op.attrs["dynamic_size"]:
-        lead = None
-    return [(handle.dtype, TensorShape([lead]).concatenate(elem) if elem.ndims is not None else TensorShape(None))]
+    elem = elem.merge_with(value.shape) if elem.ndims is not None else value.shape
+    lead = None if op.attrs["dynamic_size"] or handle.shape.ndims is None else handle.shape[0]
+    return [(handle.dtype, _handle_shape(lead, elem))]
 
 
 def _write_grad(op, g):
-    handle, index, _ = op.inputs
+    handle, index, value = op.inputs
     size = op.attrs.get("size_in")
     g_handle = make_op("TensorArrayUnwrite", [g, index] + ([size] if size is not None else []),
                        name="TensorArrayUnwrite").outputs[0]
-    return [g_handle, None, _read(g, index)]
+    g_value = make_op("TensorArrayGradRow", [g, index, value], name="TensorArrayGradRow").outputs[0]
+    return [g_handle, None, g_value]
 
 
 register(OpDef("TensorArrayWrite", _write_infer, _write_kernel, grad=_write_grad))
@@ -105,11 +131,11 @@ register(OpDef("TensorArrayWrite", _write_infer, _write_kernel, grad=_write_grad
 
 def _unwrite_kernel(xp, g, index, *size):
     i = int(np.asarray(index))
-    n = int(np.asarray(size[0])) if size else g.shape[0]
-    out = g[:n].copy()
+    n = int(np.asarray(size[0])) if size else len(g)
+    items = list(g.items[:n])
     if i < n:
-        out[i] = 0
-    return out
+        items[i] = None
+    return TensorList(items, g.dtype)
 
 
 def _unwrite_infer(op):
@@ -117,29 +143,45 @@ def _unwrite_infer(op):
     return [(g.dtype, g.shape if len(op.inputs) == 2 else TensorShape(None))]
 
 
-# the gradient of a write for the array written into (rows past ``size``, grown by it, dropped)
-register(OpDef("TensorArrayUnwrite", _unwrite_infer, _unwrite_kernel,
-               grad=lambda op, g: [make_op("TensorArrayUnwrite", [g] + op.inputs[1:]).outputs[0], None]
-               + [None] * (len(op.inputs) - 2)))
+# the gradient of a write, for the list written into (elements past ``size``, grown by it, dropped)
+register(OpDef("TensorArrayUnwrite", _unwrite_infer, _unwrite_kernel, differentiable=False))
 
 
-def _read_kernel(xp, handle, index):
-    if isinstance(handle, Unallocated):
-        raise errors.InvalidArgumentError(None, None, f"Could not read from TensorArray index {int(index)} because "
-                                          "it has not yet been written to.")
+def _grad_row_kernel(xp, g, index, like):
+    row = g.items[int(np.asarray(index))] if int(np.asarray(index)) < len(g) else None
+    return xp.zeros_like(like) if row is None else row
+
+
+# the gradient of a write, for the value written: element ``index`` of the list's gradient (or zeros)
+register(OpDef("TensorArrayGradRow", lambda op: [(op.inputs[2].dtype, op.inputs[2].shape)], _grad_row_kernel,
+               differentiable=False))
+
+
+def _unwritten(xp, handle, i, element_shape):
+    """What TF reads from an element never written: zeros when the element shape is known (statically,
+    or from a written element), else an InvalidArgumentError."""
+    for r in handle.items:
+        if r is not None:
+            return xp.zeros_like(r)
+    if element_shape.is_fully_defined():
+        return xp.zeros(element_shape.as_list(), handle.dtype)
+    raise errors.InvalidArgumentError(
+        None, None, f"Could not read from TensorArray index {i}.  Furthermore, the element shape is not fully "
+        f"defined: {element_shape}.  If you set the full element_shape property on the TensorArray, the "
+        "proper all-zeros tensor will be returned instead of incurring this error.")
+
+
+def _read_kernel(xp, handle, index, *, element_shape):
     i = _index(index, "TensorArrayRead")
-    if i >= handle.shape[0]:
-        raise errors.InvalidArgumentError(None, None, f"Tried to read from index {i} but array size is: "
-                                          f"{handle.shape[0]}")
-    return handle[i]
+    if i >= len(handle):
+        raise errors.InvalidArgumentError(None, None, f"Tried to read from index {i} but array size is: {len(handle)}")
+    row = handle.items[i]
+    return _unwritten(xp, handle, i, element_shape) if row is None else row
 
 
 def _read_grad(op, g):
-    from .array import zeros, zeros_like
-
     handle, index = op.inputs
-    base = zeros(handle.shape.as_list(), handle.dtype) if handle.shape.is_fully_defined() else zeros_like(handle)
-    return [make_op("TensorArrayWrite", [base, index, g], {"dynamic_size": False}).outputs[0], None]
+    return [make_op("TensorArrayPutRow", [handle, index, g], name="TensorArrayPutRow").outputs[0], None]
 
 
 register(OpDef("TensorArrayRead", lambda op: [(op.inputs[0].dtype, op.inputs[0].shape[1:] if
@@ -147,30 +189,76 @@ register(OpDef("TensorArrayRead", lambda op: [(op.inputs[0].dtype, op.inputs[0].
                _read_kernel, grad=_read_grad, view=True))
 
 
-def _read(handle, index):
-    return make_op("TensorArrayRead", [handle, convert_to_tensor(index, dtype=dtypes.int32)]).outputs[0]
+def _put_row_kernel(xp, like, index, g):
+    items = [None] * len(like)
+    items[int(np.asarray(index))] = g
+    return TensorList(items, like.dtype)
+
+
+# the gradient of a read: a list the length of the one read, zero but for element ``index``
+register(OpDef("TensorArrayPutRow", lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)], _put_row_kernel,
+               differentiable=False))
 
 
 def _stack_kernel(xp, handle, *, element_shape):
-    if isinstance(handle, Unallocated):
-        if handle.size == 0 and element_shape.is_fully_defined():
+    rows = handle.items
+    if not rows:
+        if element_shape.is_fully_defined():
             return xp.zeros((0, *element_shape.as_list()), handle.dtype)
         raise errors.InvalidArgumentError(
-            None, None, f"TensorArray has size {handle.size} but nothing was written to it, and element shape "
-            f"{element_shape} is not fully defined: cannot stack it.")
-    return handle
+            None, None, f"TensorArray has size zero, but element shape {element_shape} is not fully defined. "
+            "Currently only static shapes are supported when packing zero-size TensorArrays.")
+    return xp.stack([_unwritten(xp, handle, i, element_shape) if r is None else r for i, r in enumerate(rows)])
+
+
+def _stack_grad(op, g):
+    return [make_op("TensorArrayUnstack", [g], {"dtype": op.inputs[0].dtype}).outputs[0]]
 
 
 register(OpDef("TensorArrayStack", lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)], _stack_kernel,
-               grad=lambda op, g: [g], view=True))
+               grad=_stack_grad))
+
+
+def _unstack_kernel(xp, value, *, dtype):
+    value = xp.asarray(value)
+    return TensorList(list(value), value.dtype)
+
+
+def _unstack_grad(op, g):
+    return [make_op("TensorArrayGradStack", [g, op.inputs[0]]).outputs[0]]
+
+
+register(OpDef("TensorArrayUnstack", lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)], _unstack_kernel,
+               grad=_unstack_grad))
+
+
+def _grad_stack_kernel(xp, g, like):
+    if isinstance(g, TensorList):
+        return xp.stack([xp.zeros_like(like[i]) if r is None else r for i, r in enumerate(g.items)]) if len(g) \
+            else xp.zeros_like(like)
+    return g
+
+
+# the gradient of an unstack: the gradient list stacked, zeros for its zero elements
+register(OpDef("TensorArrayGradStack", lambda op: [(op.inputs[1].dtype, op.inputs[1].shape)], _grad_stack_kernel,
+               differentiable=False))
 
 
 def _size_kernel(xp, handle):
-    return np.array(handle.size if isinstance(handle, Unallocated) else handle.shape[0], np.int32)
+    return np.array(len(handle), np.int32)
 
 
 register(OpDef("TensorArraySize", lambda op: [(dtypes.int32, TensorShape([]))], _size_kernel,
                differentiable=False))
+
+
+def _element_shape(handle: Tensor) -> TensorShape:
+    return handle.shape[1:] if handle.shape.ndims is not None else TensorShape(None)
+
+
+def _read(handle, index):
+    return make_op("TensorArrayRead", [handle, convert_to_tensor(index, dtype=dtypes.int32)],
+                   {"element_shape": _element_shape(handle)}).outputs[0]
 
 
 class TensorArray:
@@ -183,8 +271,8 @@ class TensorArray:
     >>> ta = tf.TensorArray(tf.float32, size=3)
     >>> _, ta = tf.while_loop(lambda i, ta: i < 3,
     ...                       lambda i, ta: (i + 1, ta.write(i, tf.cast(i, tf.float32) * 2.0)), [0, ta])
-    >>> tf.Session().run(ta.stack())
-    array([0., 2., 4.], dtype=float32)
+    >>> print(tf.Session().run(ta.stack()))
+    [0. 2. 4.]
     """
 
     def __init__(self, dtype, size=None, dynamic_size=None, clear_after_read=None, tensor_array_name=None,
@@ -211,7 +299,7 @@ class TensorArray:
     # ---- the value ----------------------------------------------------------------------------
     @property
     def handle(self) -> Tensor:
-        """The array ``[size, *element_shape]`` (also :attr:`flow`)."""
+        """The value (a :class:`TensorList`, static shape ``[size, *element_shape]``; also :attr:`flow`)."""
         return self._handle
 
     flow = handle
@@ -242,8 +330,6 @@ class TensorArray:
 
     def write(self, index, value, name=None) -> "TensorArray":
         """A TensorArray with element ``index`` set to ``value`` (use the result, as in TF)."""
-        from .array import shape
-
         with name_scope(name, "TensorArrayWrite", [self._handle]):
             value = convert_to_tensor(value)
             if value.dtype is not self._dtype:
@@ -256,15 +342,15 @@ class TensorArray:
             index = convert_to_tensor(index, dtype=dtypes.int32)
             inputs = [self._handle, index, value]
             op = make_op("TensorArrayWrite", inputs, {"dynamic_size": self._dynamic_size})
-            if self._dynamic_size:  # the gradient drops the rows this write grew the array by
-                op.attrs["size_in"] = shape(self._handle)[0] if self._handle.shape.ndims else \
-                    make_op("TensorArraySize", [self._handle]).outputs[0]
+            if self._dynamic_size:  # the gradient drops the elements this write grew the list by
+                op.attrs["size_in"] = make_op("TensorArraySize", [self._handle]).outputs[0]
             return self._with_handle(op.outputs[0])
 
     def stack(self, name=None) -> Tensor:
         """All elements as one tensor ``[size, *element_shape]``."""
         with name_scope(name, "TensorArrayStack", [self._handle]):
-            return make_op("TensorArrayStack", [self._handle], {"element_shape": self._element_shape}).outputs[0]
+            elem = _element_shape(self._handle)
+            return make_op("TensorArrayStack", [self._handle], {"element_shape": elem}).outputs[0]
 
     def gather(self, indices, element_shape=None, name=None) -> Tensor:
         """Elements ``indices`` stacked."""
@@ -287,7 +373,7 @@ class TensorArray:
         """A TensorArray whose element ``i`` is ``value[i]``."""
         with name_scope(name, "TensorArrayUnstack", [value]):
             value = convert_to_tensor(value, dtype=self._dtype)
-            return self._with_handle(make_op("Identity", [value], name="TensorArrayUnstack").outputs[0])
+            return self._with_handle(make_op("TensorArrayUnstack", [value], {"dtype": self._dtype}).outputs[0])
 
     def scatter(self, indices, value, name=None) -> "TensorArray":
         """A TensorArray with elements ``indices`` set to the rows of ``value``."""

@@ -9,8 +9,8 @@ A plan is made once per (graph version, fetches, feed keys) and reused by every 
    device until the OpenCL/CUDA backends land; the device string is kept on the op).
 3. **Segment** (:func:`segment`): consecutive ops on one device (compared by their
    :func:`~dataflow.framework.device.canonical_device`: ``''`` and ``'/cpu:0'`` are one device)
-   become one segment. An op joins the newest segment of its device unless an input comes from a segment made after it, so segment order
-   stays topological and segments form a DAG.
+   become one segment. An op joins the newest segment of its device unless an input comes from a
+   segment made after it, so segment order stays topological and segments form a DAG.
 4. **Generate**: each segment becomes one Python function, a straight-line program of kernel calls
    (``v3 = k3(v1, c2)``) with kernels and constants bound in its namespace, each op on its own line
    so a failing line maps back to the op, and intermediates dropped (``del``) after their last use.
