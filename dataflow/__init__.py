@@ -106,6 +106,8 @@ from . import summary  # noqa: E402,F401
 from .ops.summary_ops import (  # noqa: E402,F401
     audio_summary, histogram_summary, image_summary, merge_all_summaries, scalar_summary)
 from .ops.summary_ops import merge as merge_summary  # noqa: E402,F401
+from .ops.check_ops_more import (  # noqa: E402,F401
+    assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
 # ---- issue 13: TF1 surface gaps (aliases, string parsing, truncating division) ----
 from .ops.math import truncatediv, truncatemod  # noqa: E402,F401
 from .ops.reduction import argmax as arg_max, argmin as arg_min  # noqa: E402,F401

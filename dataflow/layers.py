@@ -315,12 +315,14 @@ class Conv2D(Layer):
         channels = input_shape[-1 if self.data_format == "NHWC" else 1].value if input_shape.ndims else None
         if channels is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
-        self.kernel = self.add_weight("kernel", [*self.kernel_size, channels, self.filters],
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = self.add_weight("kernel", self._kernel_shape(channels), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def _kernel_shape(self, channels: int) -> list:
+        return [*self.kernel_size, channels, self.filters]
 
     def call(self, inputs):
         (sh, sw), (dh, dw) = self.strides, self.dilation_rate
@@ -353,16 +355,8 @@ class Conv2DTranspose(Conv2D):
     ([2, 8, 8, 5], [3, 3, 5, 3])
     """
 
-    def build(self, input_shape):
-        channels = input_shape[-1 if self.data_format == "NHWC" else 1].value if input_shape.ndims else None
-        if channels is None:
-            raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
-        self.kernel = self.add_weight("kernel", [*self.kernel_size, self.filters, channels],
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+    def _kernel_shape(self, channels: int) -> list:
+        return [*self.kernel_size, self.filters, channels]
 
     def call(self, inputs):
         from .ops.indexing import stack
@@ -635,13 +629,9 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
                      activity_regularizer=None, kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
                      reuse=None):
     """A transposed 2-D convolution (:class:`Conv2DTranspose` applied once)."""
-    layer = Conv2DTranspose(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                            activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, trainable=trainable,
-                            name=name, _scope=name, _reuse=reuse)
-    return layer.apply(inputs)
+    args = dict(locals())  # every argument but these is the layer's own, by the same name
+    del args["inputs"], args["reuse"]
+    return Conv2DTranspose(**args, _scope=name, _reuse=reuse).apply(inputs)
 
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D

@@ -116,3 +116,15 @@ def test_scatter_ops():
         np.testing.assert_array_equal(fetched, [[1, 1], [2, 2], [3, 3]])  # a fetched value never changes
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"not in \[0, 3\)"):
             s.run(tf.scatter_add(v, [3], [[1.0, 1.0]]))
+
+
+def test_clip_by_global_norm_keeps_slices_sparse_as_tf():
+    emb = tf.Variable(GOLDEN["sparse/init"])
+    grad = tf.gradients(_lookup_loss(emb, GOLDEN["sparse/ids"]), emb)[0]
+    (clipped,), norm = tf.clip_by_global_norm([grad], 1.0)
+    assert isinstance(clipped, tf.IndexedSlices)
+    with tf.Session() as s:
+        s.run(emb.initializer)
+        values, n = s.run([clipped.values, norm])
+    np.testing.assert_allclose(values, GOLDEN["sparse/clipped"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(n, GOLDEN["sparse/norm"], rtol=1e-6)

@@ -114,3 +114,35 @@ def test_sequence_loss_against_numpy():
     np.testing.assert_allclose(total, (ce * weights).sum() / weights.sum(), rtol=1e-5)
     np.testing.assert_allclose(per_seq, (ce * weights).sum(1) / weights.sum(1), rtol=1e-5)
     np.testing.assert_allclose(per_step, (ce * weights).sum(0) / weights.sum(0), rtol=1e-5)
+
+
+def test_static_bidirectional_rnn_agrees_with_the_dynamic_one():
+    xv = np.random.default_rng(2).standard_normal((2, 4, 3)).astype(np.float32)
+    fw, bw = tf.nn.rnn_cell.LSTMCell(3), tf.nn.rnn_cell.GRUCell(2)
+    (dyn_fw, dyn_bw), _ = tf.nn.bidirectional_dynamic_rnn(fw, bw, tf.constant(xv), sequence_length=[4, 2],
+                                                          dtype=tf.float32)
+    outs, state_fw, state_bw = tf.contrib.rnn.static_bidirectional_rnn(
+        fw, bw, tf.unstack(tf.constant(xv), axis=1), dtype=tf.float32, sequence_length=[4, 2])
+    assert len(outs) == 4 and outs[0].shape.as_list() == [2, 5]
+    assert len(tf.trainable_variables()) == 6  # the same cells: the same variables
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        d = np.concatenate(s.run([dyn_fw, dyn_bw]), axis=2)
+        st = s.run(tf.stack(outs, axis=1))
+    np.testing.assert_allclose(st, d, rtol=1e-6, atol=1e-7)
+    assert np.all(st[1, 2:] == 0)
+
+
+def test_variational_dropout_uses_one_mask_for_every_step():
+    cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicRNNCell(64), output_keep_prob=0.5,
+                                         variational_recurrent=True, dtype=tf.float32, seed=4)
+    x = tf.placeholder(tf.float32, [3, None, 2])
+    out, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        o = s.run(out, {x: np.ones((3, 5, 2))})
+    dropped = o == 0
+    assert 0.2 < dropped.mean() < 0.8
+    assert (dropped == dropped[:1, :1]).all()  # the same units for every row and every step
+    with pytest.raises(ValueError, match="dtype must be provided"):
+        tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(2), state_keep_prob=0.5, variational_recurrent=True)

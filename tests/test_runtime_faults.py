@@ -161,3 +161,25 @@ def test_a_failed_multi_task_run_returns_after_its_tasks_stopped():
         value = s.run(v)
         time.sleep(0.3)
         assert s.run(v) == value
+
+
+def test_a_second_ctrl_c_raises_at_once_and_outside_runs_ctrl_c_is_plain():
+    v = tf.Variable(0.0)
+
+    def twice(x):
+        os.kill(os.getpid(), signal.SIGINT)  # held
+        os.kill(os.getpid(), signal.SIGINT)  # raises here, in the function
+        return x
+
+    poke = tf.py_func(twice, [tf.constant(0.0)], tf.float32)
+    with tf.control_dependencies([poke]):
+        bump = v.assign_add(1.0)
+    with tf.Session() as s:
+        s.run(v.initializer)
+        with pytest.raises(KeyboardInterrupt):
+            s.run(bump)
+        assert s.run(v) == 0.0  # the way out of a run that will not end: it stopped where it was
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the signal arrives here, outside any run
+        assert s.run(v.assign_add(1.0)) == 1.0  # and runs go on

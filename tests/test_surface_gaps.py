@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import dataflow as tf
+from golden.surface_cases import ema_run
 
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "golden", "surface.npz"))
 
@@ -177,18 +178,7 @@ def test_batch_norm_with_global_normalization():
 
 
 def test_exponential_moving_average_matches_tensorflow():
-    v = tf.Variable(1.0, name="v")
-    w = tf.Variable([1.0, 2.0], name="w")
-    step = tf.Variable(0, trainable=False, name="step")
-    ema = tf.train.ExponentialMovingAverage(0.9, num_updates=step)
-    apply = ema.apply([v, w])
-    values = []
-    with tf.Session() as s:
-        s.run(tf.global_variables_initializer())
-        for i, (nv, nw) in enumerate([(2.0, [3.0, 1.0]), (5.0, [0.0, 0.0]), (-1.0, [4.0, 4.0])]):
-            s.run([v.assign(nv), w.assign(nw), step.assign(i * 10)])
-            s.run(apply)
-            values.append(np.concatenate([[s.run(ema.average(v))], s.run(ema.average(w))]))
+    values, (v, w, step), ema = ema_run(tf, tf.Session)
     np.testing.assert_allclose(values, GOLDEN["ema/values"], rtol=1e-6)
     assert [ema.average_name(v), ema.average(w).op.name] == GOLDEN["ema/names"].tolist()
     restore = ema.variables_to_restore()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..framework.graph import Tensor, convert_to_tensor, name_scope
+from ..framework.indexed_slices import IndexedSlices
 from . import math as m
 from .array import identity, ones_like
 from .reduction import reduce_sum
@@ -77,7 +78,9 @@ def global_norm(t_list, name=None) -> Tensor:
         raise TypeError("t_list should be a sequence")
     t_list = list(t_list)
     with name_scope(name, "global_norm", [t for t in t_list if t is not None]) as scope:
-        values = [convert_to_tensor(t, name=f"t_{i}") for i, t in enumerate(t_list) if t is not None]
+        # NOTE: as TF, an IndexedSlices counts by its values (repeated rows are not summed first)
+        values = [convert_to_tensor(t.values if isinstance(t, IndexedSlices) else t, name=f"t_{i}")
+                  for i, t in enumerate(t_list) if t is not None]
         if not values:
             raise ValueError("global_norm needs at least one tensor that is not None")
         squared = [reduce_sum(m.square(v)) for v in values]
@@ -113,6 +116,10 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
         for i, t in enumerate(t_list):
             if t is None:
                 clipped.append(None)
+                continue
+            if isinstance(t, IndexedSlices):  # stays sparse: only its rows are scaled
+                values = identity(t.values * m.cast(scale, t.dtype), name=f"clip_by_global_norm_{i}")
+                clipped.append(IndexedSlices(values, t.indices, t.dense_shape))
                 continue
             t = convert_to_tensor(t, name=f"t_{i}")
             clipped.append(identity(t * m.cast(scale, t.dtype), name=f"clip_by_global_norm_{i}"))

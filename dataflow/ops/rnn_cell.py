@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import collections
 
-import numpy as np
-
-from ..framework import dtypes
 from ..framework.graph import Tensor, convert_to_tensor, name_scope
 from ..framework.tensor_shape import TensorShape
 from ..layers import Layer
@@ -150,8 +147,8 @@ def _linear(inputs: list, kernel, bias) -> Tensor:
     return nn_ops.bias_add(out, bias) if bias is not None else out
 
 
-class BasicRNNCell(RNNCell):
-    """``output = new_state = activation(W [inputs, state] + b)`` (tanh by default)."""
+class _UnitsCell(RNNCell):
+    """A cell whose state and output are both ``[batch, num_units]``."""
 
     def __init__(self, num_units: int, activation=None, reuse=None, name=None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
@@ -166,6 +163,10 @@ class BasicRNNCell(RNNCell):
     def output_size(self):
         return self._num_units
 
+
+class BasicRNNCell(_UnitsCell):
+    """``output = new_state = activation(W [inputs, state] + b)`` (tanh by default)."""
+
     def build(self, inputs_shape):
         depth = _input_depth(self, inputs_shape)
         self._kernel = self.add_variable("kernel", [depth + self._num_units, self._num_units])
@@ -176,26 +177,16 @@ class BasicRNNCell(RNNCell):
         return output, output
 
 
-class GRUCell(RNNCell):
+class GRUCell(_UnitsCell):
     """Gated recurrent unit (Cho et al. 2014), TF's formulas: reset and update gates from one matmul
     (``gates/kernel``, biases initialised to 1), the candidate from the reset state (``candidate/kernel``);
     ``h' = u * h + (1 - u) * c``."""
 
     def __init__(self, num_units: int, activation=None, reuse=None, kernel_initializer=None, bias_initializer=None,
                  name=None, dtype=None, **kwargs):
-        super().__init__(name=name, dtype=dtype, _reuse=reuse, **kwargs)
-        self._num_units = num_units
-        self._activation = activation or math.tanh
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
         self._kernel_initializer = kernel_initializer
         self._bias_initializer = bias_initializer
-
-    @property
-    def state_size(self):
-        return self._num_units
-
-    @property
-    def output_size(self):
-        return self._num_units
 
     def build(self, inputs_shape):
         depth, n = _input_depth(self, inputs_shape), self._num_units
@@ -409,28 +400,48 @@ class _Wrapper(RNNCell):
 
 
 class DropoutWrapper(_Wrapper):
-    """Dropout on a cell's inputs, outputs and (each step's new) state, by keep probabilities."""
+    """Dropout on a cell's inputs, outputs and (each step's new) state, by keep probabilities.
+
+    With ``variational_recurrent`` (Gal & Ghahramani 2016) each of them has one mask, ``[1, size]``, drawn
+    once and used at every time step and for every batch row, as TF's: ``x / keep * floor(keep + noise)``.
+    """
 
     def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
                  variational_recurrent=False, input_size=None, dtype=None, seed=None, dropout_state_filter_visitor=None):
         super().__init__(cell)
-        if variational_recurrent:
-            raise NotImplementedError("DropoutWrapper(variational_recurrent=True) is not supported yet")
         for name, p in (("input", input_keep_prob), ("output", output_keep_prob), ("state", state_keep_prob)):
             if isinstance(p, (int, float)) and not 0.0 < p <= 1.0:
                 raise ValueError(f"Parameter {name}_keep_prob must be between 0 and 1: {p}")
+        if variational_recurrent and dtype is None:
+            raise ValueError("When variational_recurrent=True, dtype must be provided")
         self._input_keep_prob = input_keep_prob
         self._output_keep_prob = output_keep_prob
         self._state_keep_prob = state_keep_prob
         self._seed = seed
+        self._variational = variational_recurrent
+        self._noise: dict = {}  # (what, leaf) -> the [1, size] uniform noise of a variational mask
+        self._leaf = 0
 
     def _drop(self, x, keep, salt: int):
         if isinstance(keep, (int, float)) and keep == 1.0:
             return x
         seed = None if self._seed is None else self._seed + salt
-        return nn_ops.dropout(x, keep_prob=keep, seed=seed)
+        if not self._variational:
+            return nn_ops.dropout(x, keep_prob=keep, seed=seed)
+        key = (salt, self._leaf)
+        self._leaf += 1
+        noise = self._noise.get(key)
+        if noise is None:  # drawn once, outside any loop or control dependency: one mask for every step
+            from ..framework.graph import get_default_graph
+            from .random import random_uniform
+
+            with get_default_graph().control_dependencies(None):
+                noise = self._noise[key] = random_uniform([1, x.shape[-1].value], dtype=x.dtype,
+                                                          seed=None if seed is None else seed + 7 * key[1])
+        return x / keep * math.floor(keep + noise)
 
     def call(self, inputs, state, scope=None):
+        self._leaf = 0
         inputs = self._drop(inputs, self._input_keep_prob, 0)
         output, new_state = self._cell(inputs, state, scope=scope)
         if not (isinstance(self._state_keep_prob, (int, float)) and self._state_keep_prob == 1.0):
@@ -459,6 +470,3 @@ class ResidualWrapper(_Wrapper):
             return self._residual_fn(inputs, output), new_state
         return map_structure(lambda i, o: i + o, inputs, output), new_state
 
-
-def _np_check():  # pragma: no cover - keeps numpy imported for doctest users of this module
-    return np

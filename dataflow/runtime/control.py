@@ -81,46 +81,42 @@ def run_with_deadline(fn, args, timeout_ms: int):
 
 # ---- Ctrl-C held until the run has finished ----------------------------------------------------------
 class _Sigint:
-    depth = 0          # runs executing on the main thread
-    pending = False    # a Ctrl-C arrived during one
-    installed = False
+    """Runs executing on the main thread (``depth``, counted by ``Session.run``) and whether a Ctrl-C
+    arrived during one (``pending``)."""
+
+    __slots__ = ("depth", "pending", "installed")
+
+    def __init__(self):
+        self.depth = 0
+        self.pending = False
+        self.installed = False
+
+    def leave(self, counted: bool = False) -> None:
+        """A run is over (``counted``: its depth already taken back): raise a held Ctrl-C when it was the
+        outermost one (chained to the run's own error, if it is raising one)."""
+        if not counted:
+            self.depth -= 1
+        if self.depth == 0 and self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+SIGINT = _Sigint()
+MAIN = threading.main_thread().ident
 
 
 def _handler(signum, frame):
-    if _Sigint.depth > 0 and not _Sigint.pending:
-        _Sigint.pending = True  # raised when the run ends
+    if SIGINT.depth > 0 and not SIGINT.pending:
+        SIGINT.pending = True  # raised when the run ends
         return
-    _Sigint.pending = False
+    SIGINT.pending = False
     raise KeyboardInterrupt
 
 
 def install_sigint_handler() -> None:
     """Hold Ctrl-C during runs (main thread only; only over Python's default handler)."""
-    if _Sigint.installed or threading.get_ident() != _MAIN:
+    if SIGINT.installed or threading.get_ident() != MAIN:
         return
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _handler)
-    _Sigint.installed = True
-
-
-_MAIN = threading.main_thread().ident
-
-
-class holding_interrupts:  # noqa: N801 (used as a statement: ``with holding_interrupts():``)
-    """Around a run: a Ctrl-C arriving inside is raised when the outermost run leaves."""
-
-    __slots__ = ("main",)
-
-    def __enter__(self):
-        self.main = threading.get_ident() == _MAIN
-        if self.main:
-            _Sigint.depth += 1
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.main:
-            _Sigint.depth -= 1
-            if _Sigint.depth == 0 and _Sigint.pending:
-                _Sigint.pending = False
-                if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
-                    raise KeyboardInterrupt
-        return False
+    SIGINT.installed = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import threading
+from threading import get_ident
 from collections.abc import Mapping
 
 import numpy as np
@@ -330,6 +331,7 @@ class Session:
                                             "only tf.Session runs on a dask.distributed cluster")
         self._scheduler = _resolve_scheduler(self.config.dask_scheduler)
         control.install_sigint_handler()
+        self._timeout = self.config.operation_timeout_in_ms  # ms; 0: none
         self._state = SessionState()
         self._plans: dict = {}
         self._plan_lock = threading.RLock()
@@ -380,8 +382,6 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
-        if any(isinstance(k, tuple) for k in feed_dict):
-            feed_dict = _flatten_feeds(feed_dict)
         trace = options is not None and run_metadata is not None and getattr(options, "trace_level", 0) > 0
         try:
             key = (self.graph.version, _fetch_key(fetches), tuple(feed_dict), config_key(self.config))
@@ -394,18 +394,34 @@ class Session:
             with self._plan_lock:  # concurrent runs (queue-runner threads) plan one at a time
                 plan = self._plans.get(key) if key is not None else None
                 if plan is None:
-                    plan = self._make_plan(fetches, feed_dict, trace)
+                    plan = self._make_plan(fetches, _flatten_feeds(feed_dict), trace)
+                    plan.nested_feeds = any(isinstance(k, tuple) for k in feed_dict)
                     if key is not None:
                         if any(k[0] != key[0] for k in self._plans):  # older graph versions never hit again
-                            self._plans = {k: p for k, p in self._plans.items() if k[0] == key[0]}
+                            for k in [k for k in self._plans if k[0] != key[0]]:
+                                _forget(self._plans.pop(k))
                         if len(self._plans) >= MAX_PLANS:  # bounded: the least recently made plan goes
                             _forget(self._plans.pop(next(iter(self._plans))))
                         self._plans[key] = plan
+        if plan.nested_feeds:  # TF's nested feeds: a tuple of placeholders takes a tuple of values
+            feed_dict = _flatten_feeds(feed_dict)
         values = [check(v) for check, v in zip(plan.checkers, feed_dict.values())]
-        timeout = (getattr(options, "timeout_in_ms", 0) if options is not None else 0) or \
-            self.config.operation_timeout_in_ms
-        with np_errstate(), control.holding_interrupts():  # Ctrl-C waits for the run's end (control.py)
-            result = control.run_with_deadline(plan.execute, (values,), timeout) if timeout else plan.execute(values)
+        timeout = self._timeout if options is None else getattr(options, "timeout_in_ms", 0) or self._timeout
+        held = control.SIGINT if get_ident() == control.MAIN else None  # Ctrl-C waits for the run's end
+        if held is not None:
+            held.depth += 1
+        try:
+            with np_errstate():
+                result = control.run_with_deadline(plan.execute, (values,), timeout) if timeout else \
+                    plan.execute(values)
+        except BaseException:
+            if held is not None:
+                held.leave()
+            raise
+        if held is not None:
+            held.depth -= 1
+            if held.pending and not held.depth:
+                held.leave(counted=True)
         if trace:
             run_metadata.step_stats = plan.tracer.step_stats()
             run_metadata.partition_graphs = [ops_to_graph_def(ops) for ops in plan.segment_ops]

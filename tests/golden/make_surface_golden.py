@@ -32,7 +32,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 tf.disable_v2_behavior()
 OUT = {}
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from surface_cases import SPARSE_OPTIMIZERS  # noqa: E402
+from surface_cases import SPARSE_OPTIMIZERS, ema_run  # noqa: E402
 
 
 def session():
@@ -55,19 +55,8 @@ def xent():
 
 def ema():
     with tf.Graph().as_default():
-        v = tf.Variable(1.0, name="v")
-        w = tf.Variable([1.0, 2.0], name="w")
-        step = tf.Variable(0, trainable=False, name="step")
-        ema = tf.train.ExponentialMovingAverage(0.9, num_updates=step)
-        apply = ema.apply([v, w])
-        vals = []
-        with session() as s:
-            s.run(tf.global_variables_initializer())
-            for i, (nv, nw) in enumerate([(2.0, [3.0, 1.0]), (5.0, [0.0, 0.0]), (-1.0, [4.0, 4.0])]):
-                s.run([v.assign(nv), w.assign(nw), step.assign(i * 10)])
-                s.run(apply)
-                vals.append(np.concatenate([[s.run(ema.average(v))], s.run(ema.average(w))]))
-        OUT["ema/values"] = np.array(vals, np.float32)
+        values, (v, w, _), ema = ema_run(tf, session)
+        OUT["ema/values"] = values
         OUT["ema/names"] = np.array([ema.average_name(v), ema.average(w).op.name])
 
 
@@ -83,6 +72,12 @@ def sparse():
             loss = tf.reduce_sum(tf.square(tf.nn.embedding_lookup(emb, ids) - 0.5) * [[1.0], [2.0], [3.0]])
             grad = tf.gradients(loss, emb)[0]
             assert isinstance(grad, tf.IndexedSlices)
+            if key == "sgd":  # clip_by_global_norm keeps it sparse, its norm taken over the values
+                (clipped,), norm = tf.clip_by_global_norm([grad], 1.0)
+                assert isinstance(clipped, tf.IndexedSlices)
+                with session() as s:
+                    s.run(tf.global_variables_initializer())
+                    OUT["sparse/clipped"], OUT["sparse/norm"] = s.run([clipped.values, norm])
             step = getattr(tf.train, cls)(**kwargs).minimize(loss)
             with session() as s:
                 s.run(tf.global_variables_initializer())
