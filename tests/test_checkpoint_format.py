@@ -184,3 +184,30 @@ def test_footer_and_header_checks(tmp_path):
     with pytest.raises(tf.errors.DataLossError, match="too short"):
         sstable.read_table(b"", "f.index")
     assert struct.unpack("<Q", data[-8:])[0] == sstable.MAGIC
+
+
+def test_reads_a_checkpoint_of_several_shards(tmp_path):
+    # as TF's sharded Saver merges them: one index, tensors spread over .data-0000k-of-00002 files
+    p = io.protos()
+    prefix = str(tmp_path / "sharded")
+    tensors = {"a": (0, np.arange(4, dtype=np.float32)), "b": (1, np.array([[7, 8]], np.int64)),
+               "c": (1, np.array(True))}
+    blobs, entries = {0: b"", 1: b"PAD"}, []
+    for name, (shard, value) in sorted(tensors.items()):
+        raw = value.tobytes()
+        entry = p.BundleEntryProto(dtype=io.dtype_enum(tf.as_dtype(value.dtype)), shard_id=shard,
+                                   offset=len(blobs[shard]), size=len(raw), crc32c=sstable.masked_crc32c(raw))
+        for d in value.shape:
+            entry.shape.dim.add(size=d)
+        blobs[shard] += raw
+        entries.append((name.encode(), entry.SerializeToString()))
+    for shard, blob in blobs.items():
+        open(io.data_file(prefix, shard, 2), "wb").write(blob)
+    header = p.BundleHeaderProto(num_shards=2, version=p.VersionDef(producer=1))
+    open(prefix + ".index", "wb").write(sstable.build_table([(b"", header.SerializeToString())] + entries))
+    reader = tf.train.NewCheckpointReader(prefix)
+    for name, (_, value) in tensors.items():
+        np.testing.assert_array_equal(reader.get_tensor(name), value)
+    os.remove(io.data_file(prefix, 1, 2))
+    with pytest.raises(tf.errors.NotFoundError, match="data-00001-of-00002"):
+        tf.train.NewCheckpointReader(prefix).get_tensor("b")
