@@ -211,3 +211,34 @@ def test_reads_a_checkpoint_of_several_shards(tmp_path):
     os.remove(io.data_file(prefix, 1, 2))
     with pytest.raises(tf.errors.NotFoundError, match="data-00001-of-00002"):
         tf.train.NewCheckpointReader(prefix).get_tensor("b")
+
+
+TF_STRINGS = os.path.join(HERE, "fixtures", "tf_string_checkpoint")
+
+
+def test_string_tensors_written_by_tensorflow(tmp_path):
+    expected = _oracle().tf_string_values()
+    reader = tf.train.NewCheckpointReader(os.path.join(TF_STRINGS, "model.ckpt"))
+    assert reader.get_variable_to_dtype_map()["words"] is tf.string
+    for name, value in expected.items():
+        got = reader.get_tensor(name)
+        assert got.shape == value.shape and got.dtype == value.dtype, name
+        np.testing.assert_array_equal(got, value)
+    with tf.Graph().as_default():  # restored into string variables, saved again, read again
+        words = tf.Variable(np.array([b""] * 4, dtype=object), name="words")
+        saver = tf.train.Saver([words])
+        with tf.Session() as sess:
+            saver.restore(sess, os.path.join(TF_STRINGS, "model.ckpt"))
+            np.testing.assert_array_equal(sess.run(words), expected["words"])
+            saver.save(sess, str(tmp_path / "again"))
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "again"), "words"), expected["words"])
+    # every damaged byte of the string layout (lengths, their checksum, the bytes) is DataLossError
+    for name in os.listdir(TF_STRINGS):
+        shutil.copy(os.path.join(TF_STRINGS, name), tmp_path / name)
+        os.chmod(tmp_path / name, 0o644)
+    path = str(tmp_path / "model.ckpt.data-00000-of-00001")
+    original = open(path, "rb").read()
+    for bad in list(_flips(original)) + list(_truncations(original)):
+        open(path, "wb").write(bad)
+        with pytest.raises(tf.errors.DataLossError, match="data-00000-of-00001"):
+            _read_all(str(tmp_path / "model.ckpt"))
