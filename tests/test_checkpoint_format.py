@@ -184,3 +184,61 @@ def test_footer_and_header_checks(tmp_path):
     with pytest.raises(tf.errors.DataLossError, match="too short"):
         sstable.read_table(b"", "f.index")
     assert struct.unpack("<Q", data[-8:])[0] == sstable.MAGIC
+
+
+def test_reads_a_checkpoint_of_several_shards(tmp_path):
+    # as TF's sharded Saver merges them: one index, tensors spread over .data-0000k-of-00002 files
+    p = io.protos()
+    prefix = str(tmp_path / "sharded")
+    tensors = {"a": (0, np.arange(4, dtype=np.float32)), "b": (1, np.array([[7, 8]], np.int64)),
+               "c": (1, np.array(True))}
+    blobs, entries = {0: b"", 1: b"PAD"}, []
+    for name, (shard, value) in sorted(tensors.items()):
+        raw = value.tobytes()
+        entry = p.BundleEntryProto(dtype=io.dtype_enum(tf.as_dtype(value.dtype)), shard_id=shard,
+                                   offset=len(blobs[shard]), size=len(raw), crc32c=sstable.masked_crc32c(raw))
+        for d in value.shape:
+            entry.shape.dim.add(size=d)
+        blobs[shard] += raw
+        entries.append((name.encode(), entry.SerializeToString()))
+    for shard, blob in blobs.items():
+        open(io.data_file(prefix, shard, 2), "wb").write(blob)
+    header = p.BundleHeaderProto(num_shards=2, version=p.VersionDef(producer=1))
+    open(prefix + ".index", "wb").write(sstable.build_table([(b"", header.SerializeToString())] + entries))
+    reader = tf.train.NewCheckpointReader(prefix)
+    for name, (_, value) in tensors.items():
+        np.testing.assert_array_equal(reader.get_tensor(name), value)
+    os.remove(io.data_file(prefix, 1, 2))
+    with pytest.raises(tf.errors.NotFoundError, match="data-00001-of-00002"):
+        tf.train.NewCheckpointReader(prefix).get_tensor("b")
+
+
+TF_STRINGS = os.path.join(HERE, "fixtures", "tf_string_checkpoint")
+
+
+def test_string_tensors_written_by_tensorflow(tmp_path):
+    expected = _oracle().tf_string_values()
+    reader = tf.train.NewCheckpointReader(os.path.join(TF_STRINGS, "model.ckpt"))
+    assert reader.get_variable_to_dtype_map()["words"] is tf.string
+    for name, value in expected.items():
+        got = reader.get_tensor(name)
+        assert got.shape == value.shape and got.dtype == value.dtype, name
+        np.testing.assert_array_equal(got, value)
+    with tf.Graph().as_default():  # restored into string variables, saved again, read again
+        words = tf.Variable(np.array([b""] * 4, dtype=object), name="words")
+        saver = tf.train.Saver([words])
+        with tf.Session() as sess:
+            saver.restore(sess, os.path.join(TF_STRINGS, "model.ckpt"))
+            np.testing.assert_array_equal(sess.run(words), expected["words"])
+            saver.save(sess, str(tmp_path / "again"))
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "again"), "words"), expected["words"])
+    # every damaged byte of the string layout (lengths, their checksum, the bytes) is DataLossError
+    for name in os.listdir(TF_STRINGS):
+        shutil.copy(os.path.join(TF_STRINGS, name), tmp_path / name)
+        os.chmod(tmp_path / name, 0o644)
+    path = str(tmp_path / "model.ckpt.data-00000-of-00001")
+    original = open(path, "rb").read()
+    for bad in list(_flips(original)) + list(_truncations(original)):
+        open(path, "wb").write(bad)
+        with pytest.raises(tf.errors.DataLossError, match="data-00000-of-00001"):
+            _read_all(str(tmp_path / "model.ckpt"))

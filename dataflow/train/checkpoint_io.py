@@ -2,7 +2,8 @@
 
 A checkpoint is a *prefix* (``dir/model.ckpt-7``) and the files it names:
 
-* ``PREFIX.data-00000-of-00001``: the tensors' raw little-endian bytes, one after another.
+* ``PREFIX.data-00000-of-00001``: the tensors' raw little-endian bytes, one after another; a string
+  tensor is its lengths (varint64), a masked crc32c of the lengths, then its bytes (:func:`encode_strings`).
 * ``PREFIX.index``: an SSTable (:mod:`dataflow.train.sstable`) whose key ``""`` holds a
   ``BundleHeaderProto`` (num_shards, endianness, version) and whose other keys, the tensor names in
   sorted order, hold a ``BundleEntryProto`` each (dtype, shape, shard_id, offset, size, masked crc32c
@@ -30,6 +31,7 @@ import posixpath
 import uuid
 
 import functools
+import struct
 import types
 
 import fsspec
@@ -37,7 +39,7 @@ import numpy as np
 
 from ..framework import dtypes, graph_def
 from ..framework.errors import DataLossError, NotFoundError, UnimplementedError
-from .sstable import build_table, crc32c, masked_crc32c, read_table, unmask_crc32c
+from .sstable import build_table, crc32c, decode_varint, encode_varint, mask, read_table, unmask_crc32c
 
 
 # ---- protos (built on first use: protobuf and tensorboard are imported lazily) -----------------
@@ -99,15 +101,9 @@ def protos():
                                  DataType=types_pb2.DataType, **classes)
 
 
-DT_STRING = 7  # types.proto; strings are stored in another layout, not supported here
-
-
 def dtype_enum(dtype) -> int:
-    """The ``DataType`` enum value of a dataflow dtype (numeric and bool dtypes only)."""
-    dtype = dtypes.as_dtype(dtype)
-    if dtype is dtypes.string:
-        raise UnimplementedError(None, None, "Checkpoints of string tensors are not supported")
-    return graph_def.dtype_enum(dtype)
+    """The ``DataType`` enum value of a dataflow dtype."""
+    return graph_def.dtype_enum(dtypes.as_dtype(dtype))
 
 
 def dtype_from_enum(enum: int):
@@ -196,15 +192,58 @@ def data_file(prefix: str, shard: int = 0, num_shards: int = 1) -> str:
     return f"{prefix}.data-{shard:05d}-of-{num_shards:05d}"
 
 
+def _length_crc(n: int, crc: int) -> int:
+    # TF checksums each string length as a little-endian uint32 (uint64 past 4 GiB), not its varint
+    return crc32c(struct.pack("<I", n) if n <= 0xFFFFFFFF else struct.pack("<Q", n), crc)
+
+
+def encode_strings(arr: np.ndarray) -> tuple[bytes, int]:
+    """TF's layout of a string tensor: varint64 lengths, the masked crc of the lengths, the bytes.
+
+    Returns the bytes and the crc32c (unmasked) that the index entry stores masked: over the lengths
+    (as integers), the 4 checksum bytes and the string bytes.
+    """
+    items = [x if isinstance(x, bytes) else str(x).encode() for x in arr.ravel()]
+    crc = 0
+    for item in items:
+        crc = _length_crc(len(item), crc)
+    check = struct.pack("<I", mask(crc))
+    body = b"".join(items)
+    return b"".join(encode_varint(len(x)) for x in items) + check + body, crc32c(body, crc32c(check, crc))
+
+
+def decode_strings(raw: bytes, count: int) -> tuple[list, int]:
+    """The ``count`` strings in ``raw`` (ValueError if the layout or its length checksum is wrong) and the
+    crc32c to compare with the index entry's."""
+    pos, crc, lengths = 0, 0, []
+    for _ in range(count):
+        n, pos = decode_varint(raw, pos, len(raw))
+        lengths.append(n)
+        crc = _length_crc(n, crc)
+    if pos + 4 > len(raw) or struct.unpack_from("<I", raw, pos)[0] != mask(crc):
+        raise ValueError("string lengths checksum mismatch")
+    crc, pos = crc32c(raw[pos:pos + 4], crc), pos + 4
+    if pos + sum(lengths) != len(raw):
+        raise ValueError(f"string lengths add up to {sum(lengths)} bytes, {len(raw) - pos} are there")
+    out = []
+    for n in lengths:
+        out.append(bytes(raw[pos:pos + n]))
+        pos += n
+    return out, crc32c(raw[pos - sum(lengths):], crc)
+
+
 def write_bundle(prefix: str, tensors: dict) -> None:
     """Write ``tensors`` (name -> array) as a V2 checkpoint at ``prefix``: data file first, then index."""
     chunks, entries, offset = [], [], 0
     for name in sorted(tensors):
         arr = np.asarray(tensors[name])
         enum = dtype_enum(dtypes.as_dtype(arr.dtype))
-        raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-        entry = protos().BundleEntryProto(dtype=enum, shard_id=0, offset=offset, size=len(raw),
-                                 crc32c=masked_crc32c(raw))
+        if arr.dtype.kind in "OSU":
+            raw, crc = encode_strings(arr)
+        else:
+            raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+            crc = crc32c(raw)
+        entry = protos().BundleEntryProto(dtype=enum, shard_id=0, offset=offset, size=len(raw), crc32c=mask(crc))
         for d in arr.shape:
             entry.shape.dim.add(size=d)
         chunks.append(raw)
@@ -270,10 +309,8 @@ class BundleReader:
 
     def dtype(self, name: str):
         enum = self._entry(name).dtype
-        if enum == DT_STRING:
-            raise UnimplementedError(None, None, f"{self.prefix}: string tensor {name} is not supported")
         dtype = dtype_from_enum(enum)
-        if dtype is None or dtype is dtypes.string:
+        if dtype is None:
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor "
                                             f"{name} has an invalid dtype enum {enum}")
         return dtype
@@ -293,11 +330,11 @@ class BundleReader:
         if not 0 <= shard < self.num_shards:
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor "
                                             f"{name} names shard {shard} of {self.num_shards}")
-        npd = np.dtype(dtype.as_numpy_dtype).newbyteorder("<")
-        expected = int(np.prod(shape, dtype=np.int64)) * npd.itemsize
-        if entry.size != expected:
+        count = int(np.prod(shape, dtype=np.int64))
+        npd = None if dtype is dtypes.string else np.dtype(dtype.as_numpy_dtype).newbyteorder("<")
+        if npd is not None and entry.size != count * npd.itemsize:
             raise self._loss(name, shard, f"the index says {entry.size} bytes, its dtype {dtype.name} and "
-                                          f"shape {shape} need {expected}")
+                                          f"shape {shape} need {count * npd.itemsize}")
         if shard not in self._data:
             self._data[shard] = read_bytes(data_file(self.prefix, shard, self.num_shards))
         data = self._data[shard]
@@ -305,8 +342,19 @@ class BundleReader:
             raise self._loss(name, shard, f"bytes [{entry.offset}, {entry.offset + entry.size}) are past the "
                                           f"end of the file ({len(data)} bytes): truncated?")
         raw = data[entry.offset:entry.offset + entry.size]
-        if crc32c(raw) != unmask_crc32c(entry.crc32c):
+        if npd is None:
+            try:
+                items, crc = decode_strings(raw, count)
+            except ValueError as e:
+                raise self._loss(name, shard, str(e)) from None
+        else:
+            crc = crc32c(raw)
+        if crc != unmask_crc32c(entry.crc32c):
             raise self._loss(name, shard, "crc32c mismatch")
+        if npd is None:
+            out = np.empty(count, dtype=object)
+            out[:] = items
+            return out.reshape(shape)
         return np.frombuffer(raw, dtype=npd).astype(npd.newbyteorder("="), copy=True).reshape(shape)
 
 

@@ -35,19 +35,22 @@ RESTART_INTERVAL = 16
 _MASK_DELTA = 0xA282EAD8
 
 
-def crc32c(data: bytes) -> int:
-    """The crc32c (Castagnoli) of ``data``, by google-crc32c (imported on first use)."""
+def crc32c(data: bytes, crc: int = 0) -> int:
+    """The crc32c (Castagnoli) of ``data``, extending ``crc``; by google-crc32c (imported on first use)."""
     try:
         import google_crc32c
     except ImportError:
         raise ImportError("Checkpoints need google-crc32c: pip install google-crc32c") from None
-    return google_crc32c.value(bytes(data))
+    return google_crc32c.extend(crc, bytes(data))
+
+
+def mask(crc: int) -> int:
+    """LevelDB's and TFRecord's masking of a crc: rotated right by 15 bits plus a constant."""
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 def masked_crc32c(data: bytes) -> int:
-    """LevelDB's and TFRecord's masked crc32c: the crc rotated right by 15 bits plus a constant."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return mask(crc32c(data))
 
 
 def unmask_crc32c(masked: int) -> int:
@@ -55,7 +58,7 @@ def unmask_crc32c(masked: int) -> int:
     return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
 
 
-def _varint(n: int) -> bytes:
+def encode_varint(n: int) -> bytes:
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -64,7 +67,7 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _read_varint(buf: bytes, pos: int, limit: int) -> tuple[int, int]:
+def decode_varint(buf: bytes, pos: int, limit: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= limit or shift > 63:
@@ -96,7 +99,7 @@ class _BlockBuilder:
         else:
             self.restarts.append(len(self.buf))
             self.count = 0
-        self.buf += _varint(shared) + _varint(len(key) - shared) + _varint(len(value))
+        self.buf += encode_varint(shared) + encode_varint(len(key) - shared) + encode_varint(len(value))
         self.buf += key[shared:] + value
         self.last = key
         self.count += 1
@@ -108,7 +111,7 @@ class _BlockBuilder:
 
 def _emit(out: bytearray, contents: bytes) -> bytes:
     """Append a block and its trailer to ``out``; return its handle."""
-    handle = _varint(len(out)) + _varint(len(contents))
+    handle = encode_varint(len(out)) + encode_varint(len(contents))
     out += contents + b"\x00" + struct.pack("<I", masked_crc32c(contents + b"\x00"))
     return handle
 
@@ -139,7 +142,7 @@ def build_table(items) -> bytes:
 # ---- reading ----------------------------------------------------------------------------------
 def snappy_decompress(buf: bytes) -> bytes:
     """Decode a raw snappy stream (``varint length`` then literal and copy elements)."""
-    n, pos = _read_varint(buf, 0, len(buf))
+    n, pos = decode_varint(buf, 0, len(buf))
     out = bytearray()
     while pos < len(buf):
         tag = buf[pos]
@@ -174,8 +177,8 @@ def snappy_decompress(buf: bytes) -> bytes:
 
 
 def _block(data: bytes, handle: bytes, what: str) -> bytes:
-    offset, pos = _read_varint(handle, 0, len(handle))
-    size, _ = _read_varint(handle, pos, len(handle))
+    offset, pos = decode_varint(handle, 0, len(handle))
+    size, _ = decode_varint(handle, pos, len(handle))
     end = offset + size
     if end + 5 > len(data):
         raise ValueError(f"{what} block [{offset}, {end}) runs past the end of the file")
@@ -199,9 +202,9 @@ def _entries(block: bytes):
         raise ValueError("bad restart count")
     pos, key = 0, b""
     while pos < limit:
-        shared, pos = _read_varint(block, pos, limit)
-        unshared, pos = _read_varint(block, pos, limit)
-        vlen, pos = _read_varint(block, pos, limit)
+        shared, pos = decode_varint(block, pos, limit)
+        unshared, pos = decode_varint(block, pos, limit)
+        vlen, pos = decode_varint(block, pos, limit)
         if shared > len(key) or pos + unshared + vlen > limit:
             raise ValueError("block entry runs past its block")
         key = key[:shared] + block[pos:pos + unshared]
@@ -218,13 +221,13 @@ def read_table(data: bytes, filename: str) -> dict[bytes, bytes]:
         footer = data[-FOOTER_SIZE:]
         if struct.unpack_from("<Q", footer, 40)[0] != MAGIC:
             raise ValueError("not an sstable (bad magic number)")
-        _, pos = _read_varint(footer, 0, 40)
-        _, pos = _read_varint(footer, pos, 40)
+        _, pos = decode_varint(footer, 0, 40)
+        _, pos = decode_varint(footer, pos, 40)
         for _ in _entries(_block(data, footer[:pos], "metaindex")):  # checked, though nothing is read from it
             pass
         index_handle = footer[pos:40]
-        _, end = _read_varint(index_handle, 0, len(index_handle))
-        _, end = _read_varint(index_handle, end, len(index_handle))
+        _, end = decode_varint(index_handle, 0, len(index_handle))
+        _, end = decode_varint(index_handle, end, len(index_handle))
         if any(index_handle[end:]):
             raise ValueError("footer padding is not zero")
         index = _block(data, index_handle, "index")
