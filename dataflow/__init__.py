@@ -82,11 +82,12 @@ from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
 # Input pipelines (records branch): TFRecord files, gfile, Example protos, parsing ops.
 from . import gfile, io, python_io  # noqa: E402,F401
-from . import sparse  # noqa: E402,F401
+from . import image, sparse  # noqa: E402,F401
 from .framework.sparse_tensor import SparseTensor, SparseTensorValue  # noqa: E402,F401
 from .ops.decode_ops import decode_csv, decode_raw, string_split  # noqa: E402,F401
 from .ops.parsing_ops import (  # noqa: E402,F401
     FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
+from .ops.sequence_example_ops import parse_single_sequence_example  # noqa: E402,F401
 from .ops.sparse_ops import sparse_tensor_to_dense, sparse_to_dense  # noqa: E402,F401
 # Input pipelines (tfdata branch): TF1 queues and readers, tf.data.
 from . import data, queue  # noqa: E402,F401

@@ -13,9 +13,11 @@ from pipelines.records import TFRecordCompressionType, TFRecordOptions, TFRecord
 
 from . import gfile
 from .ops.decode_ops import decode_csv, decode_raw
+from .ops.png import decode_png, encode_png
+from .ops.sequence_example_ops import parse_single_sequence_example
 from .ops.parsing_ops import (
     FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example, parse_single_example)
 
 __all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType", "TFRecordOptions",
-           "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw", "gfile", "parse_example",
-           "parse_single_example", "tf_record_iterator"]
+           "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_png", "decode_raw", "encode_png", "gfile", "parse_example",
+           "parse_single_example", "parse_single_sequence_example", "tf_record_iterator"]

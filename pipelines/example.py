@@ -18,6 +18,7 @@ be imported in the same process without a descriptor-pool clash.
     message FeatureLists { map<string, FeatureList> feature_list = 1; }
     message Example { Features features = 1; }
     message SequenceExample { Features context = 1; FeatureLists feature_lists = 2; }
+    message ExampleBatch { repeated Example examples = 1; }   // ours: a batch parsed in one call
 
 The classes are ordinary protobuf message classes of whatever runtime is installed (upb is the fast
 one): ``Example.FromString(record)``, ``ex.SerializeToString()``, ``ex.features.feature["label"]``.
@@ -79,6 +80,8 @@ def _file_proto() -> descriptor_pb2.FileDescriptorProto:
     seq = fp.message_type.add(name="SequenceExample")
     _field(seq, "context", 1, _F.TYPE_MESSAGE, type_name="Features")
     _field(seq, "feature_lists", 2, _F.TYPE_MESSAGE, type_name="FeatureLists")
+    # not TensorFlow's: a batch of serialized Examples parsed in one call (see dataflow/ops/parsing_ops.py)
+    _field(fp.message_type.add(name="ExampleBatch"), "examples", 1, _F.TYPE_MESSAGE, rep, type_name="Example")
     return fp
 
 
@@ -94,7 +97,8 @@ def _message_class(descriptor):
 
 _POOL = descriptor_pool.DescriptorPool()
 _FILE = _POOL.Add(_file_proto()) if hasattr(_POOL, "Add") else None
-_classes = {name: _message_class(_POOL.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in __all__}
+_classes = {name: _message_class(_POOL.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
+            for name in __all__ + ["ExampleBatch"]}
 
 BytesList = _classes["BytesList"]
 FloatList = _classes["FloatList"]
@@ -105,3 +109,4 @@ FeatureList = _classes["FeatureList"]
 FeatureLists = _classes["FeatureLists"]
 Example = _classes["Example"]
 SequenceExample = _classes["SequenceExample"]
+ExampleBatch = _classes["ExampleBatch"]

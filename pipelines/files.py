@@ -9,26 +9,38 @@ of URLs that readers, queues and datasets iterate over. The URLs keep their prot
 
 from __future__ import annotations
 
-import fsspec
-from fsspec.core import split_protocol, url_to_fs
+import os
 
 from dataflow.errors import NotFoundError
 
-__all__ = ["expand", "open_file", "url_fs"]
+__all__ = ["expand", "open_file", "protocol_of", "url_fs"]
 
 _GLOB_CHARS = "*?["
 
 
 def url_fs(url: str):
-    """``(filesystem, path)`` for a URL or local path (a chained URL's outer filesystem)."""
+    """``(filesystem, path)`` for a URL or local path (a chained URL's outer filesystem).
+
+    fsspec is imported here, on first use, so ``import dataflow`` does not pay for it."""
+    from fsspec.core import url_to_fs
+
     return url_to_fs(url)
+
+
+def protocol_of(url: str) -> str | None:
+    """The protocol of a URL (of its innermost part when chained), None for a plain path."""
+    from fsspec.core import split_protocol
+
+    return split_protocol(url.rsplit("::", 1)[-1])[0]
 
 
 def _to_url(pattern: str, fs, path: str) -> str:
     """A matched filesystem ``path`` as a URL like ``pattern`` (keeping chains such as ``simplecache::``)."""
     if "::" in pattern:
         return pattern.rsplit("::", 1)[0] + "::" + fs.unstrip_protocol(path)
-    if split_protocol(pattern)[0] in (None, "file", "local"):
+    if protocol_of(pattern) is None and not os.path.isabs(pattern):
+        return os.path.relpath(path)                   # a relative pattern gives relative paths, as TF
+    if protocol_of(pattern) in (None, "file", "local"):
         return path
     return fs.unstrip_protocol(path)
 
@@ -37,9 +49,11 @@ def open_file(url: str, mode: str = "rb", **kwargs):
     """Open ``url`` with fsspec; a missing file is ``NotFoundError`` naming it (TF's message)."""
     try:
         if "r" in mode:
-            fs, path = url_to_fs(url)
+            fs, path = url_fs(url)
             if not fs.exists(path):
                 raise FileNotFoundError(url)
+        import fsspec
+
         return fsspec.open(url, mode, **kwargs).open()
     except FileNotFoundError as e:
         raise NotFoundError(None, None, f"{url}; No such file or directory") from e
@@ -74,7 +88,7 @@ def expand(patterns) -> list[str]:
         if not any(c in pattern for c in _GLOB_CHARS):
             out.add(pattern)
             continue
-        fs, path = url_to_fs(pattern)
+        fs, path = url_fs(pattern)
         matches = fs.glob(path)
         if not matches:
             raise NotFoundError(None, None, f"No files matched pattern: {pattern}")

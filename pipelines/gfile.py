@@ -18,12 +18,9 @@ from __future__ import annotations
 import collections
 import posixpath
 
-import fsspec
-from fsspec.core import split_protocol, url_to_fs
-
 from dataflow.errors import AlreadyExistsError, NotFoundError
 
-from .files import expand, open_file
+from .files import expand, open_file, protocol_of, url_fs
 
 __all__ = ["Copy", "DeleteRecursively", "Exists", "FastGFile", "FileStatistics", "GFile", "Glob", "IsDirectory",
            "ListDirectory", "MakeDirs", "MkDir", "Open", "Remove", "Rename", "Stat", "Walk", "copy", "exists",
@@ -38,7 +35,7 @@ def _missing(path: str) -> NotFoundError:
 
 def _url(like: str, fs, path: str) -> str:
     """``path`` of ``fs`` as a URL in the style of ``like`` (a local path stays a path)."""
-    if split_protocol(like.split("::")[-1])[0] in (None, "file", "local") and "::" not in like:
+    if protocol_of(like) in (None, "file", "local") and "::" not in like:
         return path
     return (like.rsplit("::", 1)[0] + "::" if "::" in like else "") + fs.unstrip_protocol(path)
 
@@ -133,7 +130,7 @@ FastGFile = Open = GFile
 
 def exists(path: str) -> bool:
     """Whether a file or directory exists at ``path``."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     return fs.exists(p) or fs.isdir(p)
 
 
@@ -146,19 +143,19 @@ def glob(pattern) -> list:
 
 
 def isdir(path: str) -> bool:
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     return fs.isdir(p)
 
 
 def makedirs(path: str) -> None:
     """Create a directory and its parents (no error if it exists)."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     fs.makedirs(p, exist_ok=True)
 
 
 def mkdir(path: str) -> None:
     """Create one directory; its parent must exist (``NotFoundError``), itself must not."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     parent = posixpath.dirname(p.rstrip("/"))
     protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
     has_dirs = bool({"file", "local", "memory"} & set(protocols))    # object stores have only prefixes
@@ -171,7 +168,7 @@ def mkdir(path: str) -> None:
 
 def listdir(path: str) -> list:
     """The names (not paths) of the entries of a directory."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     if not fs.isdir(p):
         raise _missing(path)
     base = p.rstrip("/")
@@ -181,7 +178,7 @@ def listdir(path: str) -> list:
 
 def remove(path: str) -> None:
     """Delete a file (``NotFoundError`` if there is none)."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     if not fs.exists(p) or fs.isdir(p):
         raise _missing(path)
     fs.rm_file(p)
@@ -189,39 +186,36 @@ def remove(path: str) -> None:
 
 def rmtree(path: str) -> None:
     """Delete a directory and everything under it."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     if not fs.exists(p):
         raise _missing(path)
     fs.rm(p, recursive=True)
 
 
-def _check_target(new: str, overwrite: bool) -> None:
+def _source_and_target(old: str, new: str, overwrite: bool):
+    """``(fs, path, new_fs, new_path)`` once ``old`` exists and ``new`` may be written."""
+    fs, path = url_fs(old)
+    if not fs.exists(path):
+        raise _missing(old)
     if exists(new) and not overwrite:
         raise AlreadyExistsError(None, None, f"{new}; File already exists")
+    return (fs, path) + tuple(url_fs(new))
 
 
 def copy(oldpath: str, newpath: str, overwrite: bool = False) -> None:
     """Copy a file, across filesystems too (``AlreadyExistsError`` onto a file unless ``overwrite``)."""
-    src_fs, src = url_to_fs(oldpath)
-    if not src_fs.exists(src):
-        raise _missing(oldpath)
-    _check_target(newpath, overwrite)
-    dst_fs, dst = url_to_fs(newpath)
+    src_fs, src, dst_fs, dst = _source_and_target(oldpath, newpath, overwrite)
     if dst_fs is src_fs:
         src_fs.copy(src, dst)
         return
-    with open_file(oldpath, "rb") as fin, fsspec.open(newpath, "wb") as fout:
+    with open_file(oldpath, "rb") as fin, open_file(newpath, "wb") as fout:
         while chunk := fin.read(1 << 22):
             fout.write(chunk)
 
 
 def rename(oldname: str, newname: str, overwrite: bool = False) -> None:
     """Rename (move) a file or directory (``AlreadyExistsError`` onto a file unless ``overwrite``)."""
-    fs, old = url_to_fs(oldname)
-    if not fs.exists(old):
-        raise _missing(oldname)
-    _check_target(newname, overwrite)
-    new_fs, new = url_to_fs(newname)
+    fs, old, new_fs, new = _source_and_target(oldname, newname, overwrite)
     if new_fs is not fs:
         copy(oldname, newname, overwrite=True)
         remove(oldname)
@@ -233,7 +227,7 @@ def rename(oldname: str, newname: str, overwrite: bool = False) -> None:
 
 def stat(path: str) -> FileStatistics:
     """``FileStatistics(length, mtime_nsec, is_directory)``."""
-    fs, p = url_to_fs(path)
+    fs, p = url_fs(path)
     try:
         info = fs.info(p)
     except FileNotFoundError:
@@ -247,7 +241,7 @@ def stat(path: str) -> FileStatistics:
 def walk(top: str, in_order: bool = True):
     """Yield ``(dirname, subdirectory names, file names)`` for ``top`` and every directory below it,
     parents first (``in_order``) or last."""
-    fs, p = url_to_fs(top)
+    fs, p = url_fs(top)
     if not fs.isdir(p):
         return
     entries = [(_url(top, fs, root), sorted(dirs), sorted(files)) for root, dirs, files in fs.walk(p)]

@@ -200,3 +200,43 @@ def test_sparse_to_dense_validates_indices():
         assert st.shape.as_list() == [3, 2]
         value = st.eval(session=sess)
         assert isinstance(value, tf.SparseTensorValue) and value.values.tolist() == [1, 2]
+
+
+def _sequence_example():
+    se = tf.train.SequenceExample()
+    se.context.feature["id"].int64_list.value.append(4)
+    for t in [[1, 2], [3], []]:
+        se.feature_lists.feature_list["tok"].feature.add().int64_list.value.extend(t)
+    for t in [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]:
+        se.feature_lists.feature_list["xy"].feature.add().float_list.value.extend(t)
+    return se.SerializeToString()
+
+
+def test_parse_single_sequence_example_as_tensorflow():
+    """Values and messages as TensorFlow 2.21 gave them for this SequenceExample (recorded with /work/tfvenv)."""
+    s = tf.placeholder(tf.string, [])
+    ctx, seq = tf.parse_single_sequence_example(
+        s, {"id": tf.FixedLenFeature([], tf.int64), "missing": tf.FixedLenFeature([], tf.int64, default_value=7)},
+        {"tok": tf.VarLenFeature(tf.int64), "xy": tf.FixedLenSequenceFeature([2], tf.float32),
+         "nope": tf.FixedLenSequenceFeature([2], tf.float32, allow_missing=True)})
+    assert seq["xy"].shape.as_list() == [None, 2]
+    with tf.Session() as sess:
+        c, q = sess.run([ctx, seq], {s: _sequence_example()})
+    assert c == {"id": 4, "missing": 7}
+    assert q["tok"].indices.tolist() == [[0, 0], [0, 1], [1, 0]] and q["tok"].values.tolist() == [1, 2, 3]
+    assert q["tok"].dense_shape.tolist() == [3, 2]
+    assert q["xy"].tolist() == [[1, 2], [3, 4], [5, 6]] and q["nope"].shape == (0, 2)
+    cases = [({}, {"nope": tf.FixedLenSequenceFeature([2], tf.float32)},
+              "Name: <unknown>, Feature list 'nope' is required but could not be found."),
+             ({}, {"tok": tf.FixedLenSequenceFeature([], tf.int64)},
+              "Name: <unknown>, Key: tok, Index: 0.  Number of values != expected.  values size: 2 but output "
+              "shape: []"),
+             ({}, {"xy": tf.VarLenFeature(tf.string)},
+              "Name: <unknown>, Feature list: xy, Index: 0.  Data types don't match. Expected type: string"),
+             ({"x": tf.FixedLenFeature([], tf.int64)}, {},
+              "Inconsistent max number of elements for feature x: expected 1, but found 0")]
+    with tf.Session() as sess:
+        for context, sequence, message in cases:
+            with pytest.raises(tf.errors.InvalidArgumentError) as e:
+                sess.run(tf.io.parse_single_sequence_example(_sequence_example(), context, sequence))
+            assert message in str(e.value)

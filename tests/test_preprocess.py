@@ -123,7 +123,7 @@ def test_command_line(tmp_path):
 def test_distributed_local_cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         urls = prep.preprocess(SHARDS, _out(), prep_fns.relabel, 3, client=client, progress=False)
         urls_again = prep.preprocess(SHARDS, urls[0].rsplit("/", 1)[0], prep_fns.relabel, 3,
                                      client=cluster.scheduler_address, progress=False)

@@ -9,6 +9,8 @@ from . import clip_ops  # noqa: F401,E402
 from . import sequence_ops  # noqa: F401,E402
 from . import check_ops, linalg_qr, logging_ops, math_more, multinomial, script_ops  # noqa: F401,E402
 from . import decode_ops, parsing_ops, sparse_ops  # noqa: F401,E402
+from . import png  # noqa: F401,E402
+from . import sequence_example_ops  # noqa: F401,E402
 from . import data_flow_ops  # noqa: F401,E402
 from . import iterator_ops  # noqa: F401,E402
 from . import io_ops  # noqa: F401,E402

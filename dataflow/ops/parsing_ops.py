@@ -7,9 +7,9 @@ when the graph is built: the sparse keys and types (``VarLenFeature``), the dens
 and defaults (``FixedLenFeature``, and ``FixedLenSequenceFeature`` marked ``dense_seq``). Outputs are in
 TF's order: every sparse feature's indices, then values, then dense shapes, then every dense value.
 
-The kernel parses each serialized ``Example`` with the installed protobuf runtime (upb: C), then, per
-feature, gathers every example's value list and builds the output with one NumPy call (a list of
-equal-length lists becomes one ``[batch, ...]`` array). Errors are TF's ``InvalidArgumentError`` with
+The kernel parses the whole batch of serialized ``Example`` protos in one call of the installed
+protobuf runtime (upb: C), then, per feature, gathers every example's values into one flat list (one
+``extend`` per example) and builds the output with one NumPy call. Errors are TF's ``InvalidArgumentError`` with
 TF's messages (``Name: <unknown>, Feature: x (data type: int64) is required but could not be found.``);
 the runtime adds the op's name and the user's line.
 
@@ -63,10 +63,19 @@ _KINDS = {dtypes.int64: "int64_list", dtypes.float32: "float_list", dtypes.strin
 _KIND_TYPE = {"int64_list": "int64", "float_list": "float", "bytes_list": "string"}
 
 
-def _example_class():
-    from pipelines.example import Example  # noqa: PLC0415  (protobuf is imported when parsing first runs)
+def _proto():
+    from pipelines import example  # noqa: PLC0415  (protobuf is imported when parsing first runs)
 
-    return Example
+    return example
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 class _Feature:
@@ -118,86 +127,133 @@ def _array(rows: list, dtype, total: int) -> np.ndarray:
 
 
 def _dense(f: _Feature, examples, names, single: bool) -> np.ndarray:
-    rows = []
-    for b, ex in enumerate(examples):
-        vals = _values(f, ex, b, names, single, sparse=False)
-        if vals is None or (f.seq and len(vals) == 0):
-            if f.seq:
-                rows.append(())
-                continue
-            if f.default is None:
-                raise errors.InvalidArgumentError(
-                    None, None, f"{_where(names, b, single)}Feature: {f.key} (data type: {f.dtype.name}) "
-                                "is required but could not be found.")
-            rows.append(f.default.reshape(-1).tolist() if f.dtype is not dtypes.string
-                        else list(f.default.reshape(-1)))
-            continue
-        n = len(vals)
-        if f.seq:
-            if f.size and n % f.size:
-                raise errors.InvalidArgumentError(
-                    None, None, f"{_key_at(f, names, b, single)}  Number of {_KIND_TYPE[f.kind]} values is "
-                                f"not a multiple of stride length. Saw {n} values but output shape is: "
-                                f"[?,{','.join(map(str, f.shape))}]")
-        elif n != f.size:
-            raise errors.InvalidArgumentError(
-                None, None, f"{_key_at(f, names, b, single)}  Number of {_KIND_TYPE[f.kind]} values != "
-                            f"expected.  Values size: {n} but output shape: [{','.join(map(str, f.shape))}]")
-        rows.append(vals)
     if not f.seq:
-        return _array(rows, f.dtype, len(rows) * f.size).reshape((len(rows),) + f.shape)
+        # NOTE: the fast path reads the expected list directly: a feature of another kind reads as an
+        # empty list there, so any count but the expected one takes the slow path, which diagnoses it.
+        key, kind, size = f.key, f.kind, f.size
+        flat: list = []
+        take = flat.append if size == 1 else flat.extend
+        for b, ex in enumerate(examples):
+            feature = ex.get(key)
+            if feature is not None:
+                vals = getattr(feature, kind).value
+                if len(vals) == size:
+                    take(vals[0] if size == 1 else vals)
+                    continue
+            vals = _dense_row(f, ex, b, names, single)
+            take(vals[0] if size == 1 else vals)
+        if f.dtype is dtypes.string:
+            out = np.empty(len(flat), dtype=object)
+            out[:] = flat
+        else:
+            out = np.array(flat, dtype=f.dtype.as_numpy_dtype)
+        return out.reshape((len(examples),) + f.shape)
+    rows = [_dense_row(f, ex, b, names, single) for b, ex in enumerate(examples)]
     counts = [len(r) // max(f.size, 1) for r in rows]
     longest = max(counts, default=0)
     pad = f.default if f.default is not None else (b"" if f.dtype is dtypes.string else 0)
     out = np.full((len(rows), longest) + f.shape, pad, dtype=_np_dtype(f.dtype))
-    flat = out.reshape(len(rows), -1)
+    flat_rows = out.reshape(len(rows), -1)
     for b, r in enumerate(rows):
         if len(r):
-            flat[b, :len(r)] = _array([r], f.dtype, len(r))
+            flat_rows[b, :len(r)] = _array([r], f.dtype, len(r))
     return out
 
 
+def _dense_row(f: _Feature, ex, b: int, names, single: bool):
+    """Example ``b``'s values of a dense feature: its list, its default, or TF's error."""
+    vals = _values(f, ex, b, names, single, sparse=False)
+    if vals is None or (f.seq and len(vals) == 0):
+        if f.seq:
+            return ()
+        if f.default is None:
+            raise errors.InvalidArgumentError(
+                None, None, f"{_where(names, b, single)}Feature: {f.key} (data type: {f.dtype.name}) "
+                            "is required but could not be found.")
+        return f.default.reshape(-1).tolist() if f.dtype is not dtypes.string else list(f.default.reshape(-1))
+    n = len(vals)
+    if f.seq:
+        if f.size and n % f.size:
+            raise errors.InvalidArgumentError(
+                None, None, f"{_key_at(f, names, b, single)}  Number of {_KIND_TYPE[f.kind]} values is "
+                            f"not a multiple of stride length. Saw {n} values but output shape is: "
+                            f"[?,{','.join(map(str, f.shape))}]")
+    elif n != f.size:
+        raise errors.InvalidArgumentError(
+            None, None, f"{_key_at(f, names, b, single)}  Number of {_KIND_TYPE[f.kind]} values != "
+                        f"expected.  Values size: {n} but output shape: [{','.join(map(str, f.shape))}]")
+    return vals
+
+
 def _sparse(f: _Feature, examples, names, single: bool):
-    rows = []
+    key, kind = f.key, f.kind
+    flat: list = []
+    counts = np.zeros(len(examples), dtype=np.int64)
     for b, ex in enumerate(examples):
-        vals = _values(f, ex, b, names, single, sparse=True)
-        rows.append(() if vals is None else vals)
-    counts = np.array([len(r) for r in rows], dtype=np.int64)
-    total = int(counts.sum())
-    values = _array(rows, f.dtype, total)
-    batch = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        feature = ex.get(key)
+        if feature is None:
+            continue
+        vals = getattr(feature, kind).value
+        if not vals:
+            _values(f, ex, b, names, single, sparse=True)          # an empty list, or another kind: TF's error
+        counts[b] = len(vals)
+        flat.extend(vals)
+    total = len(flat)
+    if f.dtype is dtypes.string:
+        values = np.empty(total, dtype=object)
+        values[:] = flat
+    else:
+        values = np.array(flat, dtype=f.dtype.as_numpy_dtype).reshape(total)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     index = np.arange(total, dtype=np.int64) - starts
-    longest = int(counts.max()) if len(rows) else 0
+    longest = int(counts.max()) if len(examples) else 0
     if single:
         return index.reshape(-1, 1), values, np.array([longest], dtype=np.int64)
-    return np.stack([batch, index], axis=1), values, np.array([len(rows), longest], dtype=np.int64)
+    batch = np.repeat(np.arange(len(examples), dtype=np.int64), counts)
+    return np.stack([batch, index], axis=1), values, np.array([len(examples), longest], dtype=np.int64)
 
 
-def _parse_all(serialized, names):
-    parse = _example_class().FromString
+def _parse_all(serialized: list, names) -> list:
+    """Each serialized Example's feature map. The batch is parsed in one protobuf call, as the
+    repeated field of an ``ExampleBatch`` (each record prefixed with its field tag and length); if that
+    fails, each record alone, to name the bad one."""
     from google.protobuf.message import DecodeError
 
+    proto = _proto()
+    try:
+        wire = b"".join(b"\x0a" + _varint(len(s)) + s for s in serialized)
+        return [ex.features.feature for ex in proto.ExampleBatch.FromString(wire).examples]
+    except (DecodeError, TypeError, ValueError):
+        pass
     out = []
-    for b, s in enumerate(serialized):
+    for s in serialized:
         try:
-            out.append(parse(s).features.feature)
+            out.append(proto.Example.FromString(s).features.feature)
         except (DecodeError, TypeError, ValueError):
             raise errors.InvalidArgumentError(
                 None, None, f"Could not parse example input, value: '{bytes(s)[:200]!r}'") from None
     return out
 
 
-def _parse_kernel(xp, serialized, *, sparse_keys, sparse_types, dense_keys, dense_types, dense_shapes,
-                  dense_defaults, dense_seq, names, single):
-    batch = [serialized.item()] if single else list(serialized.reshape(-1))
-    examples = _parse_all(batch, names)
-    sparse = [_sparse(_Feature(k, t), examples, names, single) for k, t in zip(sparse_keys, sparse_types)]
+def parse_features(examples: list, attrs: dict, names=None, single: bool = False) -> list:
+    """The outputs (sparse indices, values, shapes, then dense values) for a list of feature maps."""
+    sparse = [_sparse(_Feature(k, t), examples, names, single)
+              for k, t in zip(attrs["sparse_keys"], attrs["sparse_types"])]
     dense = []
-    for k, t, shape, default, seq in zip(dense_keys, dense_types, dense_shapes, dense_defaults, dense_seq):
+    for k, t, shape, default, seq in zip(attrs["dense_keys"], attrs["dense_types"], attrs["dense_shapes"],
+                                         attrs["dense_defaults"], attrs["dense_seq"]):
         value = _dense(_Feature(k, t, shape, default, seq), examples, names, single)
         dense.append(value[0] if single else value)
-    outs = [s[0] for s in sparse] + [s[1] for s in sparse] + [s[2] for s in sparse] + dense
+    return [s[0] for s in sparse] + [s[1] for s in sparse] + [s[2] for s in sparse] + dense
+
+
+def _parse_kernel(xp, serialized, *, sparse_keys, sparse_types, dense_keys, dense_types, dense_shapes,
+                  dense_defaults, dense_seq, names, single):
+    batch = [bytes(serialized.item())] if single else [bytes(s) for s in serialized.reshape(-1)]
+    attrs = {"sparse_keys": sparse_keys, "sparse_types": sparse_types, "dense_keys": dense_keys,
+             "dense_types": dense_types, "dense_shapes": dense_shapes, "dense_defaults": dense_defaults,
+             "dense_seq": dense_seq}
+    outs = parse_features(_parse_all(batch, names), attrs, names, single)
     return tuple(outs) if len(outs) != 1 else outs[0]
 
 
@@ -205,7 +261,11 @@ def _parse_infer(op):
     a = op.attrs
     single = a["single"]
     batch = [] if single else [op.inputs[0].shape[0] if op.inputs[0].shape.ndims == 1 else None]
-    rank = 1 if single else 2
+    return features_specs(a, batch, 1 if single else 2)
+
+
+def features_specs(a: dict, batch: list, rank: int) -> list:
+    """Output (dtype, shape) pairs of :func:`parse_features` for a configuration ``a``."""
     specs = [(dtypes.int64, TensorShape([None, rank])) for _ in a["sparse_keys"]]
     specs += [(t, TensorShape([None])) for t in a["sparse_types"]]
     specs += [(dtypes.int64, TensorShape([rank])) for _ in a["sparse_keys"]]
@@ -218,7 +278,8 @@ register(OpDef("ParseExample", _parse_infer, _parse_kernel, differentiable=False
 register(OpDef("ParseSingleExample", _parse_infer, _parse_kernel, differentiable=False))
 
 
-def _config(features: dict, single: bool):
+def config(features: dict, single: bool, allow_empty: bool = False) -> dict:
+    """The op attrs of a ``{key: FixedLenFeature | VarLenFeature | FixedLenSequenceFeature}`` dict."""
     sparse, dense = [], []
     for key in sorted(features):
         spec = features[key]
@@ -251,7 +312,7 @@ def _config(features: dict, single: bool):
             else:
                 default = np.asarray(default).reshape(shape)
         dense.append((key, dtype, shape, default, seq))
-    if not sparse and not dense:
+    if not sparse and not dense and not allow_empty:
         raise ValueError("Missing: features was {}.")
     return {"sparse_keys": tuple(k for k, _ in sparse), "sparse_types": tuple(t for _, t in sparse),
             "dense_keys": tuple(d[0] for d in dense), "dense_types": tuple(d[1] for d in dense),
@@ -260,7 +321,7 @@ def _config(features: dict, single: bool):
 
 
 def _parse(serialized, features, name, example_names, single: bool):
-    attrs = _config(features, single)
+    attrs = config(features, single)
     with name_scope(name, "ParseSingleExample" if single else "ParseExample", [serialized]) as scope:
         s = convert_to_tensor(serialized, dtype=dtypes.string)
         if s.shape.ndims is not None and s.shape.ndims != (0 if single else 1):
@@ -274,7 +335,11 @@ def _parse(serialized, features, name, example_names, single: bool):
                                                      for n in np.asarray(known).reshape(-1))
         attrs["names"] = names
         op = make_op("ParseSingleExample" if single else "ParseExample", [s], attrs, scope)
-    outs = list(op.outputs)
+    return features_result(list(op.outputs), attrs)
+
+
+def features_result(outs: list, attrs: dict) -> dict:
+    """``{key: SparseTensor | Tensor}`` from the outputs of :func:`parse_features` (in its order)."""
     n = len(attrs["sparse_keys"])
     result = {}
     for i, key in enumerate(attrs["sparse_keys"]):

@@ -1,4 +1,6 @@
-"""Parsing and sparse ops: ParseExample, ParseSingleExample, DecodeRaw, DecodeCSV, StringSplit, SparseToDense.
+"""Parsing and sparse ops: ParseExample, ParseSingleExample, ParseSingleSequenceExample, DecodeRaw,
+DecodeCSV, StringSplit, SparseToDense, DecodePng/EncodePng (round trips here; decoding against TensorFlow in
+test_png.py).
 
 References are written independently of the kernels: Example protos are built from random values and
 the reference reads those values back with the protobuf API feature by feature; CSV lines are made from
@@ -11,7 +13,7 @@ import numpy as np
 
 import dataflow as tf
 from opspec import OpSpec
-from pipelines.example import BytesList, Example, Feature, Features, FloatList, Int64List
+from pipelines.example import BytesList, Example, Feature, Features, FloatList, Int64List, SequenceExample
 
 
 def _examples(rng, n=4):
@@ -95,6 +97,26 @@ def _split_ref(source):
             np.array(sum(toks, []), dtype=object), np.array([len(toks), max(map(len, toks))], dtype=np.int64)]
 
 
+def _seq_inputs(rng):
+    ex = SequenceExample()
+    ex.context.feature["n"].int64_list.value.append(int(rng.integers(0, 100)))
+    for _ in range(4):
+        ex.feature_lists.feature_list["v"].feature.add().float_list.value.extend(rng.standard_normal(3).tolist())
+    return [np.array(ex.SerializeToString(), dtype=object)]
+
+
+def _seq_build(s):
+    ctx, seq = tf.parse_single_sequence_example(s, {"n": tf.FixedLenFeature([], tf.int64)},
+                                                {"v": tf.FixedLenSequenceFeature([3], tf.float32)})
+    return [ctx["n"], seq["v"]]
+
+
+def _seq_ref(s):
+    ex = SequenceExample.FromString(s.item())
+    steps = [list(f.float_list.value) for f in ex.feature_lists.feature_list["v"].feature]
+    return [np.int64(ex.context.feature["n"].int64_list.value[0]), np.array(steps, dtype=np.float32)]
+
+
 _IDX = [[0, 1], [1, 3], [2, 0], [2, 2]]
 
 
@@ -111,6 +133,13 @@ SPECS = [
            lambda s: np.array([np.frombuffer(b, ">i2") for b in s]).astype(np.int16), _raw_inputs, grad=False),
     OpSpec("decode_csv", lambda r: tf.decode_csv(r, [[7], [0.0], [""]]), _csv_ref, _csv_inputs, grad=False),
     OpSpec("string_split", lambda s: list(_sp(tf.string_split(s))), _split_ref, _split_inputs, grad=False),
+    OpSpec("parse_single_sequence_example", _seq_build, _seq_ref, _seq_inputs, grad=False),
+    OpSpec("png_round_trip_rgb", lambda i: tf.image.decode_png(tf.image.encode_png(i)), lambda i: i,
+           lambda rng: [rng.integers(0, 256, (5, 7, 3)).astype(np.uint8)], grad=False),
+    OpSpec("png_round_trip_gray16_as_rgba",
+           lambda i: tf.io.decode_png(tf.io.encode_png(i), channels=4, dtype=tf.uint16),
+           lambda i: np.concatenate([i, i, i, np.full_like(i, 65535)], axis=2),
+           lambda rng: [rng.integers(0, 65536, (4, 6, 1)).astype(np.uint16)], grad=False),
     OpSpec("sparse_to_dense", lambda v, d: tf.sparse_to_dense(_IDX, [3, 4], v, d), _to_dense_ref,
            lambda rng: [rng.standard_normal(4).astype(np.float32), np.float32(0.5)]),
 ]
