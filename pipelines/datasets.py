@@ -138,49 +138,67 @@ class Dataset:
 
     # ---- transformations -----------------------------------------------------------------------
     def map(self, map_func, num_parallel_calls=None) -> "Dataset":
+        """``map_func`` (traced once on placeholders) on each element; ``num_parallel_calls`` threads,
+        order kept. After ``batch`` it runs once per batch."""
         return MapDataset(self, map_func, num_parallel_calls)
 
     def filter(self, predicate) -> "Dataset":
+        """The elements for which ``predicate`` (a scalar bool graph function) is true."""
         return FilterDataset(self, predicate)
 
     def flat_map(self, map_func) -> "Dataset":
+        """The elements of the datasets ``map_func`` returns, one dataset after another."""
         return InterleaveDataset(self, map_func, 1, 1, None, "flat_map")
 
     def interleave(self, map_func, cycle_length=AUTOTUNE, block_length=1, num_parallel_calls=None) -> "Dataset":
+        """Elements of ``cycle_length`` datasets made by ``map_func``, ``block_length`` at a time from each
+        (TF's order); ``num_parallel_calls`` reads each open dataset ahead on a thread."""
         return InterleaveDataset(self, map_func, cycle_length, block_length, num_parallel_calls)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True) -> "Dataset":
+        """Elements drawn at random from a buffer of ``buffer_size``; a seed replays per iterator."""
         return ShuffleDataset(self, buffer_size, seed, reshuffle_each_iteration)
 
     def repeat(self, count=None) -> "Dataset":
+        """The elements ``count`` times (forever if None or -1)."""
         return RepeatDataset(self, count)
 
     def batch(self, batch_size, drop_remainder=False) -> "Dataset":
+        """Elements stacked by ``batch_size`` along a new axis 0 (the last batch may be smaller)."""
         return BatchDataset(self, batch_size, drop_remainder)
 
     def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False) -> "Dataset":
+        """Batches with each component padded (``padding_values``, default 0 / b"") to ``padded_shapes``
+        (None dims: the batch's longest)."""
         return BatchDataset(self, batch_size, drop_remainder, padded=True, padded_shapes=padded_shapes,
                             padding_values=padding_values)
 
     def prefetch(self, buffer_size=AUTOTUNE) -> "Dataset":
+        """The same elements, produced ahead by a background thread into a buffer of ``buffer_size``."""
         return PrefetchDataset(self, buffer_size)
 
     def take(self, count) -> "Dataset":
+        """At most ``count`` elements (all if -1)."""
         return TakeDataset(self, count)
 
     def skip(self, count) -> "Dataset":
+        """All but the first ``count`` elements (none if -1)."""
         return SkipDataset(self, count)
 
     def cache(self, filename="") -> "Dataset":
+        """The first complete pass kept in memory, or in ``filename``, and replayed after."""
         return CacheDataset(self, filename)
 
     def shard(self, num_shards, index) -> "Dataset":
+        """Every ``num_shards``-th element, starting at ``index``."""
         return ShardDataset(self, num_shards, index)
 
     def concatenate(self, dataset) -> "Dataset":
+        """This dataset's elements, then ``dataset``'s (same types)."""
         return ConcatenateDataset(self, dataset)
 
     def apply(self, transformation_func) -> "Dataset":
+        """``transformation_func(self)``."""
         return transformation_func(self)
 
     # ---- iterators -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 
 import numpy as np
 
@@ -49,8 +50,9 @@ class Queue:
 
     kind = "FIFOQueue"
 
-    def __init__(self, name: str, capacity: int, dtypes, shapes=None):
+    def __init__(self, name: str, capacity: int, dtypes, shapes=None, timeout: float | None = None):
         self.name = name
+        self.timeout = timeout  # seconds a blocked op waits (ConfigProto.operation_timeout_in_ms), None: ever
         self.capacity = capacity if capacity is not None and capacity >= 0 else float("inf")
         self.dtypes = [np.dtype(d) for d in dtypes]
         self.shapes = [None if s is None else tuple(s) for s in shapes] if shapes else None
@@ -104,6 +106,16 @@ class Queue:
         if self.session_closed:
             raise errors.CancelledError(None, None, f"Session has been closed ({self.kind} '{self.name}').")
 
+    def _wait(self, deadline) -> None:
+        """Wait for a change (re-checked by the caller); DeadlineExceededError past ``deadline``."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise errors.DeadlineExceededError(None, None, f"Timed out waiting for notification ({self.kind} "
+                                               f"'{self.name}', operation_timeout_in_ms)")
+        self._cv.wait(0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic())))
+
+    def _deadline(self):
+        return None if self.timeout is None else time.monotonic() + self.timeout
+
     # ---- enqueue --------------------------------------------------------------------------------
     def enqueue(self, components) -> None:
         self._enqueue([tuple(self._check(components, False))])
@@ -114,6 +126,7 @@ class Queue:
         self._enqueue([tuple(a[i] for a in arrays) for i in range(n)])
 
     def _enqueue(self, items) -> None:
+        deadline = self._deadline()
         with self._cv:
             if self.closed:
                 raise errors.CancelledError(None, None, f"{self.kind} '{self.name}' is closed.")
@@ -122,7 +135,7 @@ class Queue:
                     self._raise_if_cancelled()
                     if self.cancelled:
                         raise errors.CancelledError(None, None, "Enqueue operation was cancelled")
-                    self._cv.wait(0.5)
+                    self._wait(deadline)
                 self._raise_if_cancelled()
                 self._put(item)
                 self._cv.notify_all()
@@ -140,10 +153,11 @@ class Queue:
     def _dequeue(self, n: int, up_to: bool) -> list:
         if n < 0:
             raise errors.InvalidArgumentError(None, None, f"Dequeue requested {n} < 0 elements")
+        deadline = self._deadline()
         with self._cv:
             while not (self._ready(n) or self.closed):
                 self._raise_if_cancelled()
-                self._cv.wait(0.5)
+                self._wait(deadline)
             self._raise_if_cancelled()
             have = len(self._items)
             if have < n and (not up_to or have == 0):
@@ -183,8 +197,8 @@ class RandomShuffleQueue(Queue):
 
     kind = "RandomShuffleQueue"
 
-    def __init__(self, name, capacity, dtypes, shapes=None, min_after_dequeue: int = 0, seed=None):
-        super().__init__(name, capacity, dtypes, shapes)
+    def __init__(self, name, capacity, dtypes, shapes=None, min_after_dequeue: int = 0, seed=None, timeout=None):
+        super().__init__(name, capacity, dtypes, shapes, timeout)
         self.min_after_dequeue = min_after_dequeue
         self._items = []  # a list: take swaps a random element to the end
         self._rng = np.random.default_rng(seed)

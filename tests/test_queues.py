@@ -345,3 +345,15 @@ def test_batch_with_dynamic_pad_pads_each_batch():
         coord.request_stop()
         coord.join(threads, stop_grace_period_secs=10)
     assert [b.tolist() for b in got] == [[[0, 0], [0, 1]], [[0, 1, 2, 0], [0, 1, 2, 3]]]
+
+
+def test_operation_timeout_turns_a_blocked_dequeue_into_deadline_exceeded():
+    q = tf.FIFOQueue(1, tf.int32)
+    with tf.Session(config=tf.ConfigProto(operation_timeout_in_ms=200)) as sess:
+        t0 = time.monotonic()
+        with pytest.raises(tf.errors.DeadlineExceededError, match="Timed out waiting for notification"):
+            sess.run(q.dequeue())
+        assert 0.15 < time.monotonic() - t0 < 5
+        sess.run(q.enqueue(1))
+        with pytest.raises(tf.errors.DeadlineExceededError):
+            sess.run(q.enqueue(2))  # full

@@ -24,7 +24,7 @@ __all__ = ["FIFOQueue", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue", "
 _HANDLE = [(dtypes.string, TensorShape([]))]
 
 
-def _make_queue(op):
+def _make_queue(op, timeout):
     from pipelines import queues
 
     a = op.attrs
@@ -32,13 +32,14 @@ def _make_queue(op):
     shapes = [s.as_list() if s.ndims is not None else None for s in a["shapes"]] or None
     if op.type == "RandomShuffleQueueV2":
         seed = None if a.get("seed") is None else [a["seed"], a.get("seed2") or 0]
-        return queues.RandomShuffleQueue(op.name, a["capacity"], np_types, shapes, a["min_after_dequeue"], seed)
+        return queues.RandomShuffleQueue(op.name, a["capacity"], np_types, shapes, a["min_after_dequeue"], seed,
+                                         timeout)
     cls = queues.PaddingFIFOQueue if op.type == "PaddingFIFOQueueV2" else queues.Queue
-    return cls(op.name, a["capacity"], np_types, shapes)
+    return cls(op.name, a["capacity"], np_types, shapes, timeout)
 
 
 def _bind_queue(op, state):
-    return {"queue": state.resource(op, lambda: _make_queue(op))}
+    return {"queue": state.resource(op, lambda: _make_queue(op, state.op_timeout))}
 
 
 def _queue_kernel(xp, *, queue):

@@ -82,7 +82,8 @@ class IteratorState:
 def _iterator_state(op, state):
     one_shot = None
     if op.attrs.get("dataset"):
-        one_shot = (_datasets[op.graph][op.attrs["dataset"]], dict(op.attrs["captured"]))
+        dataset, captured = _datasets[op.graph][op.attrs["dataset"]]
+        one_shot = (dataset, dict(captured))
     return IteratorState(op.name, one_shot)
 
 
@@ -202,7 +203,8 @@ class Iterator:
             values.append((t, v))
         graph = get_default_graph()
         with graph.control_dependencies(None):
-            handle = make_op("OneShotIterator", [], {"dataset": _keep(graph, dataset), "captured": tuple(values)},
+            # the dataset and its captured values stay in Python, out of the op's attrs (a token names them)
+            handle = make_op("OneShotIterator", [], {"dataset": _keep(graph, (dataset, tuple(values)))},
                              "OneShotIterator").outputs[0]
         return Iterator(handle, dataset.structure)
 

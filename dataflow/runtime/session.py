@@ -333,6 +333,8 @@ class Session:
         control.install_sigint_handler()
         self._timeout = self.config.operation_timeout_in_ms  # ms; 0: none
         self._state = SessionState()
+        timeout_ms = getattr(self.config, "operation_timeout_in_ms", 0) or 0
+        self._state.op_timeout = timeout_ms / 1000 if timeout_ms > 0 else None  # blocked queue ops give up
         self._plans: dict = {}
         self._plan_lock = threading.RLock()
         self._closed = False

@@ -60,6 +60,7 @@ class SessionState:
         self.slots: dict[str, Slot] = {}
         self.rngs: dict[str, np.random.Generator] = {}
         self.resources: dict[str, tuple] = {}
+        self.op_timeout: float | None = None  # seconds a blocked queue op waits (operation_timeout_in_ms)
         self._lock = threading.Lock()
 
     def resource(self, op, factory):
