@@ -76,8 +76,9 @@ class DistributedSession(Session):
         ms = getattr(self.config, "operation_timeout_in_ms", 0) or 0
         from .distributed import _DEFAULT_TIMEOUT_S
 
-        self._timeout = ms / 1000.0 if ms > 0 else _DEFAULT_TIMEOUT_S
-        self._client, self._owns_client = _connect(target, self.config, self._timeout)
+        self._wait_s = ms / 1000.0 if ms > 0 else _DEFAULT_TIMEOUT_S
+        self._timeout = 0  # no local deadline thread (Session.run): every cluster wait has its own timeout
+        self._client, self._owns_client = _connect(target, self.config, self._wait_s)
         self._id = uuid.uuid4().hex
         self._vars: dict = {}       # variable name -> future of its current value
         self._var_home: dict = {}   # variable name -> worker name (None: any)
@@ -187,7 +188,7 @@ class DistributedSession(Session):
 
         from concurrent.futures import CancelledError  # distributed.FuturesCancelledError derives from it
 
-        deadline = time.monotonic() + self._timeout
+        deadline = time.monotonic() + self._wait_s
         with self._client.as_current():
             while True:
                 try:
@@ -216,7 +217,7 @@ class DistributedSession(Session):
 
     def _stalled_message(self, seg_futs) -> str:
         pending = [f.key for f in seg_futs if f.status == "pending"]
-        msg = f"Run did not finish within {self._timeout:g} s (tasks still pending: {pending[:5]})"
+        msg = f"Run did not finish within {self._wait_s:g} s (tasks still pending: {pending[:5]})"
         if self._client.status != "running":
             return msg + f"; the Dask scheduler at {self.target} is unreachable (client {self._client.status})"
         try:
@@ -301,7 +302,7 @@ class DistributedSession(Session):
 
     def _wait_all(self, futs, what: str) -> None:
         if not self._wait_bounded(futs):
-            raise errors.UnavailableError(None, None, f"{what} did not finish within {self._timeout:g} s")
+            raise errors.UnavailableError(None, None, f"{what} did not finish within {self._wait_s:g} s")
         for f in futs:
             if f.status == "error":
                 exc = f.exception()
@@ -322,7 +323,7 @@ class DistributedSession(Session):
             except Exception:  # a worker gone: nothing of ours is left there
                 pass
         if self._owns_client:
-            client.close(timeout=min(self._timeout, 10))
+            client.close(timeout=min(self._wait_s, 10))
 
 
 def _task_states(keys, dask_scheduler=None) -> dict:
