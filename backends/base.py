@@ -38,14 +38,14 @@ class Backend:
         """Whether this device can run ``op`` (placement uses it for soft placement and its errors)."""
         return op.op_def.kernel is not None
 
-    def bind(self, op, state):
+    def bind(self, op, state, xp=None):
         """A callable taking the op's input arrays (device arrays, or slots for ref inputs) and returning
         its output(s) as device arrays. Attrs and session state are resolved here, once per plan."""
         opdef = op.op_def
         kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
         if opdef.bind is not None:
             kwargs.update(opdef.bind(op, state))
-        return functools.partial(opdef.kernel, self.xp, **kwargs)
+        return functools.partial(opdef.kernel, xp if xp is not None else self.xp, **kwargs)
 
     def compile_fused(self, program, outputs, in_dtypes, out_dtypes):
         """One kernel for a ``FusedElementwise`` program (see ``backends.fused``): a callable taking the

@@ -23,7 +23,7 @@ class NumpyBackend(Backend):
     def __init__(self, index: int = 0):
         self.index = index
 
-    def bind(self, op, state):
+    def bind(self, op, state, xp=None):
         """A callable taking the op's input arrays and returning its output(s)."""
         opdef = op.op_def
         if opdef.xp_name is not None:
@@ -34,7 +34,7 @@ class NumpyBackend(Backend):
             small = size is not None and size < 2 * MIN_ELEMENTS
             # large (or not statically known) outputs split over the cores when DATAFLOW_NUM_THREADS allows
             return ufunc if small or parallel.WORKERS < 2 else functools.partial(ufunc_rows, ufunc)
-        return super().bind(op, state)
+        return super().bind(op, state, xp)
 
     def allocate(self, shape, dtype):
         return numpy.empty(shape, dtype)

@@ -21,6 +21,7 @@ from dataflow.framework import errors
 from ..base import Backend
 
 _INSTALL = 'pip install "pyopencl[pocl]"'
+_DEVICE_ALWAYS = frozenset({"RandomUniformInt", "RandomShuffle"})
 
 
 def _devices():
@@ -86,7 +87,18 @@ class OpenCLBackend(Backend):
         if k is None:
             raise errors.InvalidArgumentError(None, op, f"No OpenCL kernel for op {op.type} ('{op.name}') "
                                               f"with dtypes {[t.dtype.name for t in op.inputs]}")
-        return k
+        if op.op_def.stateful or op.op_def.ref_inputs or not all(
+                t.dtype.is_integer for t in op.outputs) or op.type in _DEVICE_ALWAYS:
+            return k
+        # NOTE: integer values computed only from host values (shape arithmetic: Shape, Pack, StridedSlice
+        # of shapes) stay on the host, as TF keeps int32 tensors in host memory on its GPU devices.
+        host = Backend.bind(self, op, state, np)
+
+        def run(*xs):
+            if all(isinstance(x, (np.ndarray, np.generic, int, float)) for x in xs):
+                return host(*xs)
+            return k(*xs)
+        return run
 
     def compile_fused(self, program, outputs, in_dtypes, out_dtypes):
         from .. import cexpr
@@ -122,7 +134,7 @@ class OpenCLBackend(Backend):
         if a.dtype.kind not in "biuf":
             return x  # strings and objects stay host values
         self.dev.check_dtype(a.dtype, "array")
-        return cla.to_device(self.dev.queue, np.ascontiguousarray(a), allocator=self.dev.pool)
+        return cla.to_device(self.dev.queue, a if a.flags.c_contiguous else a.copy(), allocator=self.dev.pool)
 
     def constant(self, value):
         """Register a graph constant: its device copy is made once and reused by every run."""

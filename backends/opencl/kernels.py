@@ -64,6 +64,8 @@ def _elementwise(dev, op, state=None):
     def run(*xs):
         xs = [x if isinstance(x, (np.ndarray, np.generic, int, float)) and np.ndim(x) == 0 else dev.operand(x)
               for x in xs]  # host scalars are passed by value
+        if op.type == "Select" and np.ndim(xs[0]) == 1 and np.ndim(xs[1]) > 1:  # TF1: a vector picks rows
+            xs[0] = xs[0].reshape((-1,) + (1,) * (np.ndim(xs[1]) - 1))
         shape = np.broadcast_shapes(*[tuple(np.shape(x)) for x in xs])
         return ew.run(dev, [], [(text, dtype, None)], xs, shape)[0]
     return run
@@ -217,9 +219,7 @@ def _mapped(dev, op, state=None):
     if op.type == "Split":  # its axis is an attr and its value the only input
         attrs = {k: op.attrs[k] for k in ("num_split", "axis") if k in op.attrs}
     host_kernel = functools.partial(opdef.kernel, **attrs)
-    n_data = _MAPPED[op.type] or len(op.inputs) - (1 if op.type == "ConcatV2" else 0)
-    if op.type == "Pack":
-        n_data = len(op.inputs)
+    n_data = _MAPPED[op.type] or len(op.inputs)  # Pack and ConcatV2 (its axis is an attr): all inputs
     dt = _np(op.outputs[0].dtype)
     cache = mv.MapCache(64)
 
@@ -236,7 +236,7 @@ def _mapped(dev, op, state=None):
             return [(mv.upload_map(dev, m), m.shape) for m in maps]
         maps = cache.get(key, make)
         outs = [mv.gather(dev, data, m, shape, fill) for m, shape in maps]
-        return outs if len(op.outputs) > 1 or op.type in ("Split", "SplitV", "Unpack") else outs[0]
+        return outs if len(op.outputs) > 1 else outs[0]
     if np.dtype(dt).kind not in "biuf":
         return None
     return run

@@ -235,7 +235,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         args = [ref(t, j in opdef.ref_inputs) for j, t in enumerate(op._inputs)]
         kname = f"k{n}"
         ns[kname] = spec.backend.bind(op, state)
-        if op in shared:
+        if op in shared and not on_device:
             ns[kname] = functools.partial(ns[kname], shared=shared[op])
         if tracer is not None:
             ns[kname] = tracer.wrap(ns[kname], op, op.device)
