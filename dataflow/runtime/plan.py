@@ -349,7 +349,7 @@ class Plan:
             seg, src = generate(s, key, params, outputs, state, fed, pass_refs=not self.single,
                                 tracer=self.tracer)
             args = [self._recv(t, specs[seg_of_op[t.op]].backend, s.backend, key_of[t])
-                    if t not in fed and t.op in seg_of_op and specs[seg_of_op[t.op]].backend is not s.backend
+                    if t not in fed and t.op in seg_of_op and _crosses(specs[seg_of_op[t.op]].backend, s.backend)
                     else key_of.get(t) for t in params]
             self.segments.append(seg)
             self.sources_code.append(src)
@@ -425,6 +425,11 @@ class Plan:
             out.append(None if fill == "none" else
                        _scalar(_host_value(_copy(v.read())) if fill == "read" else _host_value(v)))
         return self.builder(out)
+
+
+def _crosses(src, dst) -> bool:
+    """Whether values must be copied between the devices of two backends (CPU devices share memory)."""
+    return src is not dst and not (src.name == "CPU" and dst.name == "CPU")
 
 
 class _RemoteSlot:
