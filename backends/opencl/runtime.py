@@ -45,17 +45,24 @@ class Device:
         self.max_group = min(device.max_work_group_size, 256)
         self.compute_units = device.max_compute_units
         self._programs: dict[str, object] = {}
+        self._kernels: dict = {}
         self._lock = threading.Lock()
+        self._launch_lock = threading.Lock()  # a kernel object's arguments are set, then it is enqueued
 
     def kernel(self, source: str, name: str):
-        """The kernel ``name`` of ``source``, built once per device."""
-        prg = self._programs.get(source)
-        if prg is None:
+        """The kernel ``name`` of ``source``, built once per device (one kernel object, reused)."""
+        k = self._kernels.get((source, name))
+        if k is None:
             with self._lock:
                 prg = self._programs.get(source)
                 if prg is None:
                     prg = self._programs[source] = self._build(source)
-        return getattr(prg, name)
+                k = self._kernels[(source, name)] = self.cl.Kernel(prg, name)
+        return k
+
+    def enqueue(self, kernel, global_size, local_size, *args):
+        with self._launch_lock:
+            kernel(self.queue, global_size, local_size, *args)
 
     def _build(self, source: str):
         header = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if self.fp64 else ""
@@ -83,4 +90,4 @@ class Device:
         local = local or self.max_group
         groups = -(-n // local)
         groups = min(groups, max(4 * self.compute_units, 1) * 16)  # the loop covers the rest
-        kernel(self.queue, (groups * local,), (local,), *args)
+        self.enqueue(kernel, (groups * local,), (local,), *args)

@@ -210,7 +210,7 @@ def matmul(dev, a, b, transpose_a=False, transpose_b=False):
     if ka == 0:
         return fill(dev, out.shape, a.dtype, 0)
     k = dev.kernel(_gemm_source(a.dtype.name), "gemm")
-    k(dev.queue, (-(-n // TS) * TS, -(-m // TS) * RTS, nb), (TS, RTS, 1), np.int32(m), np.int32(n),
+    dev.enqueue(k, (-(-n // TS) * TS, -(-m // TS) * RTS, nb), (TS, RTS, 1), np.int32(m), np.int32(n),
       np.int32(ka), a.data, np.int64(sab), np.int64(sam), np.int64(sak), b.data, np.int64(sbb),
       np.int64(sbk), np.int64(sbn), out.data)
     return out
