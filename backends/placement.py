@@ -92,6 +92,10 @@ def place(ops, config=None) -> dict:
                     f"(no {b.name} kernel for op {op.type}).", op)
             b = cpu
         out[op] = b
+    gpu_options = getattr(config, "gpu_options", None)
+    for b in set(out.values()):
+        if gpu_options is not None and hasattr(b, "configure"):
+            b.configure(gpu_options)  # CUDA: the memory pool's limit
     if config is not None and getattr(config, "log_device_placement", False):
         for op in ops:
             print(f"{op.name}: ({op.type}): {_LOCAL}/device:{out[op].name}:{out[op].index}", file=sys.stderr)

@@ -5,9 +5,9 @@ A plan is made once per (graph version, fetches, feed keys) and reused by every 
 1. **Prune** (:func:`prune`): walk back from the fetches through inputs and control inputs, stopping
    at fed tensors; the result is the needed ops in topological order. A needed Placeholder that is
    not fed is an InvalidArgumentError naming it.
-2. **Place** (:func:`place`): each op's device string picks a backend (the NumPy backend for every
-   device until the OpenCL/CUDA backends land; the device string is kept on the op).
-3. **Segment** (:func:`segment`): consecutive ops on one device become one segment. An op joins the
+2. **Place** (:func:`place`): each op's device string picks a backend (``backends/placement.py``: TF's
+   rules, soft placement, colocation with variables); edges between backends get ``_Send``/``_Recv`` steps.
+3. **Segment** (:func:`segment`): consecutive ops on one device (job/task + backend) become one segment. An op joins the
    newest segment of its device unless an input comes from a segment made after it, so segment order
    stays topological and segments form a DAG.
 4. **Generate**: each segment becomes one Python function, a straight-line program of kernel calls
