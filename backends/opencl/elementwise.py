@@ -89,7 +89,7 @@ def source(statements: tuple, outs: tuple, ins: tuple, shape: tuple) -> str:
             coords += f" const long c{d} = r % {shape[d]}L; r /= {shape[d]}L;"
     body = "\n        ".join([coords] + reads + list(statements) + writes)
     return (f"__kernel void ew({', '.join(params)}, const long n) {{\n"
-            f"    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {{\n"
+            f"    const long i = get_global_id(0); if (i < n) {{\n"
             f"        {body}\n    }}\n}}\n")
 
 

@@ -68,7 +68,7 @@ def _gather_source(dtype: str, idx_dtype: str, k: int) -> str:
         prev = f"e{j}"
     return f"""
 __kernel void gather(__global {t} *out, __global const {it} *map, const {t} fill{params}, const long n) {{
-    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {{
+    const long i = get_global_id(0); if (i < n) {{
         const long j = map[i];
         {t} v = fill;
         if (j > 0) {{ {chain}{{}} }}
@@ -124,7 +124,7 @@ def _gather_sum_source(dtype: str, it: str, masked: bool) -> str:
     return f"""
 __kernel void gsum(__global {t} *out, __global const {t} *g, __global const {i} *order,
                    __global const {i} *starts{margs}, const long n) {{
-    for (long e = get_global_id(0); e < n; e += get_global_size(0)) {{
+    const long e = get_global_id(0); if (e < n) {{
         {t} acc = 0;
         for (long q = starts[e]; q < starts[e + 1]; q++) {{ const long p = order[q]; {cond}acc += {read}; }}
         out[e] = acc;

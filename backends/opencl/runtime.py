@@ -83,11 +83,13 @@ class Device:
         return cla.empty(self.queue, tuple(int(d) for d in shape), np.dtype(dtype), allocator=self.pool)
 
     def launch(self, kernel, n: int, *args, local: int | None = None):
-        """Run a 1-D kernel over ``n`` items (a grid-stride loop inside covers any excess of ``n``
-        over the global size; the kernels of this backend all take ``n`` and loop)."""
+        """Run a 1-D kernel over ``n`` items, one work item each (work items past ``n`` return at once).
+
+        NOTE: one item per work item, not a grid-stride loop: PoCL vectorizes across the work items of a
+        group, and a loop inside the kernel defeats that (measured on relu(a*b+c) over 4M floats:
+        7.9 ms flat with groups of 256, 324 ms as a grid-stride loop; NumPy 23.6 ms)."""
         if n <= 0:
             return
         local = local or self.max_group
         groups = -(-n // local)
-        groups = min(groups, max(4 * self.compute_units, 1) * 16)  # the loop covers the rest
         self.enqueue(kernel, (groups * local,), (local,), *args)

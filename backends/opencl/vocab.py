@@ -6,7 +6,9 @@ neighbouring work items read neighbouring memory). A reduction to few outputs ov
 in two passes: partial results over chunks of ``r``, then the chunks. float32 sums accumulate in double
 where the device has cl_khr_fp64.
 
-The GEMM computes a ``TS x TS`` tile of ``C`` per work group from ``TS x TS`` tiles of ``A`` and ``B``
+The GEMM, where B is not transposed and has a multiple of 4 columns, gives each work item 8 rows x 4
+columns of ``C`` in float4 registers (B read as float4 rows, A as scalars): no barriers, which PoCL runs
+best. Otherwise, the tiled GEMM computes a ``TS x TS`` tile of ``C`` per work group from ``TS x TS`` tiles of ``A`` and ``B``
 staged in local memory; each work item accumulates ``WPT`` outputs of one column in registers
 (work-per-thread), so each value read from local memory feeds ``WPT`` multiply-adds. Operands are read
 through (batch, row, column) strides, so transposed and batched products need no copies.
@@ -96,7 +98,7 @@ def _reduce_source(kind, in_dtype, out_dtype, acc_type):
 __kernel void red(__global {to} *out, __global const {t} *x, const long outer, const long r,
                   const long inner, const long chunks, const long chunk) {{
     const long n = outer * chunks * inner;
-    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {{
+    const long i = get_global_id(0); if (i < n) {{
         const long j = i % inner, oc = i / inner, c = oc % chunks, o = oc / chunks;
         const long k0 = c * chunk, k1 = min(r, k0 + chunk);
         __global const {t} *p = x + o * r * inner + j;
@@ -189,6 +191,36 @@ void gemm(const int M, const int N, const int K,
 """
 
 
+R4 = 8  # rows per work item of the float4 kernel
+
+
+@lru_cache(maxsize=16)
+def _gemm4_source(dtype):
+    """Each work item: ``R4`` rows x 4 columns of C in float4 registers, B read as float4 rows, A as
+    broadcast scalars; no local memory or barriers (PoCL runs it as plain vector loops). Needs N % 4 == 0
+    and B not transposed."""
+    t = ctype(dtype)
+    return f"""
+__kernel void gemm4(const int M, const int N, const int K,
+                    __global const {t} *A, const long sab, const long sam, const long sak,
+                    __global const {t} *B, const long sbb, __global {t} *C) {{
+    const int n4 = get_global_id(0), m0 = get_global_id(1) * {R4};
+    const long b = get_global_id(2);
+    A += b * sab; B += b * sbb; C += b * (long)M * N;
+    if (n4 * 4 >= N) return;
+    long rows[{R4}];
+    for (int r = 0; r < {R4}; r++) rows[r] = min(m0 + r, M - 1) * sam;
+    {t}4 acc[{R4}];
+    for (int r = 0; r < {R4}; r++) acc[r] = ({t}4)(0);
+    for (int k = 0; k < K; k++) {{
+        const {t}4 bv = vload4(n4, B + (long)k * N);
+        for (int r = 0; r < {R4}; r++) acc[r] += A[rows[r] + k * sak] * bv;
+    }}
+    for (int r = 0; r < {R4}; r++) if (m0 + r < M) vstore4(acc[r], n4, C + (long)(m0 + r) * N);
+}}
+"""
+
+
 def matmul(dev, a, b, transpose_a=False, transpose_b=False):
     """``a @ b`` over the last two axes (leading axes broadcast as batch axes), either operand transposed."""
     dev.check_dtype(a.dtype, "matmul")
@@ -209,6 +241,12 @@ def matmul(dev, a, b, transpose_a=False, transpose_b=False):
         return out
     if ka == 0:
         return fill(dev, out.shape, a.dtype, 0)
+    if not transpose_b and n % 4 == 0:  # NOTE: measured faster on PoCL than the tiled kernel (bench/README.md)
+        k = dev.kernel(_gemm4_source(a.dtype.name), "gemm4")
+        groups = -(-(n // 4) // 32)
+        dev.enqueue(k, (groups * 32, -(-m // R4), nb), (32, 1, 1), np.int32(m), np.int32(n), np.int32(ka),
+                    a.data, np.int64(sab), np.int64(sam), np.int64(sak), b.data, np.int64(sbb), out.data)
+        return out
     k = dev.kernel(_gemm_source(a.dtype.name), "gemm")
     dev.enqueue(k, (-(-n // TS) * TS, -(-m // TS) * RTS, nb), (TS, RTS, 1), np.int32(m), np.int32(n),
       np.int32(ka), a.data, np.int64(sab), np.int64(sam), np.int64(sak), b.data, np.int64(sbb),
