@@ -281,6 +281,12 @@ def _patches(dev, cache, x, kh, kw, op, want_inverse=False):
     return cache.get(key, make)
 
 
+def _im2col(dev, cache, x, kh, kw, op):
+    """The patch matrix ``[N*Ho*Wo, kh*kw*C]`` of ``x`` (one gather) and the output's (N, Ho, Wo)."""
+    m, _, (n, ho, wo, c), _ = _patches(dev, cache, x, kh, kw, op)
+    return mv.gather(dev, [x], m, (n * ho * wo, kh * kw * c)), (n, ho, wo)
+
+
 @kernel("Conv2D")
 def _conv2d(dev, op, state=None):
     if not _conv_ok(op):
@@ -290,9 +296,8 @@ def _conv2d(dev, op, state=None):
     def run(x, f):
         x, f = dev.operand(x), dev.operand(f)
         kh, kw, c, o = f.shape
-        m, mshape, (n, ho, wo, _), _ = _patches(dev, cache, x, kh, kw, op)
-        cols = mv.gather(dev, [x], m, (n * ho * wo, kh * kw * c))
-        return vocab.matmul(dev, cols, f.reshape(kh * kw * c, o)).reshape(n, ho, wo, o)
+        cols, out = _im2col(dev, cache, x, kh, kw, op)
+        return vocab.matmul(dev, cols, f.reshape(kh * kw * c, o)).reshape(*out, o)
     return run
 
 
@@ -305,8 +310,7 @@ def _conv2d_filter(dev, op, state=None):
     def run(x, sizes, dy):
         x, dy = dev.operand(x), dev.operand(dy)
         kh, kw, c, o = (int(d) for d in _host(sizes))
-        m, mshape, (n, ho, wo, _), _ = _patches(dev, cache, x, kh, kw, op)
-        cols = mv.gather(dev, [x], m, (n * ho * wo, kh * kw * c))
+        cols, (n, ho, wo) = _im2col(dev, cache, x, kh, kw, op)
         return vocab.matmul(dev, cols, dy.reshape(n * ho * wo, o), transpose_a=True).reshape(kh, kw, c, o)
     return run
 
