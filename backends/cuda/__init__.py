@@ -9,8 +9,6 @@ and ``per_process_gpu_memory_fraction`` set the CuPy memory pool's limit. Only w
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..base import Backend
@@ -60,7 +58,7 @@ class CudaBackend(Backend):
         if op.op_def.xp_name is not None or op.type in ("Relu", "ReluGrad", "Sigmoid", "Rsqrt"):
             try:
                 k = self._elementwise(op.type, tuple(ins), op.outputs[0].dtype.as_numpy_dtype)
-                return k
+                return lambda *xs: k(*[self.from_host(x) for x in xs])  # constants arrive as NumPy values
             except KeyError:
                 pass
         return super().bind(op, state)
@@ -99,5 +97,3 @@ class CudaBackend(Backend):
     def synchronize(self) -> None:
         self.cupy.cuda.Device(self.index).synchronize()
 
-
-del functools
