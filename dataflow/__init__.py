@@ -80,3 +80,10 @@ from .ops.math_more import div_no_nan, log_sigmoid, scalar_mul  # noqa: E402,F40
 from .ops.multinomial import multinomial  # noqa: E402,F401
 from .ops.random import get_seed  # noqa: E402,F401
 from .ops.script_ops import numpy_function, py_func  # noqa: E402,F401
+# control flow (issue 8): functional While/If, TensorArray
+from .framework.dtypes import variant  # noqa: E402,F401
+from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
+from .ops.tensor_array import TensorArray  # noqa: E402,F401
+from .ops.check_ops_more import (  # noqa: E402,F401
+    assert_rank_in, assert_same_float_dtype, is_non_decreasing, is_strictly_increasing)
+from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401

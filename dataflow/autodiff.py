@@ -178,10 +178,14 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             rule = _rule_for(op)
             if rule is None:
                 continue
-            if any(g is None for g in out_grads):
+            # a "partial" rule (While, If) takes None for outputs without a gradient, and is told which
+            # inputs need one (so a loop does not sum gradients of its captured data over every iteration)
+            partial = getattr(rule, "partial", False)
+            if any(g is None for g in out_grads) and not partial:
                 out_grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, out_grads)]
             with name_scope(op.name + "_grad") as grad_scope:
-                in_grads = list(rule(op, *out_grads))
+                in_grads = list(rule(op, *out_grads, needed=[x.op in between for x in op._inputs]) if partial
+                                else rule(op, *out_grads))
             if len(in_grads) != len(op._inputs):
                 raise ValueError(f"Gradient rule for {op.type} returned {len(in_grads)} values for "
                                  f"{len(op._inputs)} inputs")

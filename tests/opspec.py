@@ -157,4 +157,12 @@ def check_gradient(spec: OpSpec, device=None):
 
 
 def op_types(graph) -> set:
-    return {op.type for op in graph.get_operations()}
+    """Op types in ``graph`` and in the bodies of its functional ops (while_loop, cond), nested."""
+    from dataflow.framework.func_graph import func_graphs_of
+
+    seen, stack = set(), [graph]
+    while stack:
+        for op in stack.pop().get_operations():
+            seen.add(op.type)
+            stack.extend(func_graphs_of(op))
+    return seen

@@ -175,7 +175,11 @@ NO_OPENCL_KERNEL = [
     "MatrixDeterminant", "MatrixInverse", "MaxPoolGradGrad", "MirrorPadGrad", "Multinomial", "OneHot", "Print",
     "PrintV2", "PyFunc", "PyFuncStateless", "Qr", "Range", "ReportUninitialized", "ReverseSequence",
     "ScatterNd", "SegmentMax", "SegmentMin", "SegmentSum", "StridedSliceGrad", "Svd", "TopKV2", "Unique",
-    "UnsortedSegmentMax", "UnsortedSegmentMin", "UnsortedSegmentSum", "Where"]
+    "UnsortedSegmentMax", "UnsortedSegmentMin", "UnsortedSegmentSum", "Where",
+    # control flow: its bodies run as Python over NumPy values, on the CPU
+    "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",
+    "TensorArrayPutRow", "TensorArrayRead", "TensorArraySize", "TensorArrayStack", "TensorArrayUnstack",
+    "TensorArrayUnwrite", "TensorArrayWrite"]
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on this machine")

@@ -78,5 +78,26 @@ def canonical(spec: str | None) -> str:
     return DeviceSpec.from_string(spec).to_string()
 
 
+LOCAL_CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
+
+
+def canonical_device(spec: str | DeviceSpec | None) -> str:
+    """The fully specified device that ``spec`` means in a local session, TF's canonical form.
+
+    Unset fields default to the local process's first CPU, so ``''``, ``'/cpu:0'``,
+    ``'/device:CPU:0'`` and ``'/job:localhost/replica:0/task:0/device:CPU:0'`` all give
+    :data:`LOCAL_CPU`, and ``'/gpu:0'`` gives ``'/job:localhost/replica:0/task:0/device:GPU:0'``.
+    Placement and segmenting compare these names, never the strings ops were made with.
+
+    Examples
+    --------
+    >>> canonical_device("/cpu:0") == canonical_device("") == LOCAL_CPU
+    True
+    """
+    d = DeviceSpec.from_string(spec)
+    return DeviceSpec(d.job if d.job is not None else "localhost", d.replica or 0, d.task or 0,
+                      d.device_type or "CPU", d.device_index or 0).to_string()
+
+
 def merge(outer: str, inner: str) -> str:
     return DeviceSpec.from_string(outer).merge_from(DeviceSpec.from_string(inner)).to_string()

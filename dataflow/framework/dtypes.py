@@ -112,11 +112,14 @@ bool_ = DType("bool", np.bool_)
 string = DType("string", object)
 complex64 = DType("complex64", np.complex64)
 complex128 = DType("complex128", np.complex128)
+# an opaque host value (a loop's per-iteration record for its gradient), never an array
+variant = DType("variant", object)
 
 ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool_,
        string, complex64, complex128)
 _BY_NAME = {d.name: d for d in ALL}
-_BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "long": int64,
+_BY_NAME.update({"variant": variant, "float": float32, "double": float64, "half": float16, "int": int32,
+                 "long": int64,
                  "str": string, "bytes": string})
 _BY_NP = {np.dtype(d._np): d for d in ALL if d is not string}
 

@@ -525,8 +525,11 @@ class _DefaultGraphStack(threading.local):
         self.stack.append(graph)
         try:
             yield graph
-        finally:
-            self.stack.remove(graph) if graph in self.stack else None
+        finally:  # the innermost entry: a graph may be on the stack twice (a loop body's variables)
+            for i in range(len(self.stack) - 1, -1, -1):
+                if self.stack[i] is graph:
+                    del self.stack[i]
+                    break
 
     def reset(self):
         if self.stack:
@@ -587,11 +590,12 @@ def convert_n_to_tensor(values, dtype=None, name=None) -> list:
 
 def graph_of(values) -> Graph:
     """The graph that the tensors among ``values`` belong to, else the default graph."""
+    default = get_default_graph()
     for v in values:
         g = getattr(v, "graph", None)
-        if isinstance(g, Graph):
-            return g
-    return get_default_graph()
+        if isinstance(g, Graph):  # inside a function body, ops on outer tensors go to the body
+            return default if getattr(default, "encloses", None) and default.encloses(g) else g
+    return default
 
 
 # ---- scopes as free functions (tf.name_scope, tf.control_dependencies, tf.device) ----------

@@ -8,3 +8,4 @@ from . import nn_ops  # noqa: F401,E402
 from . import clip_ops  # noqa: F401,E402
 from . import sequence_ops  # noqa: F401,E402
 from . import check_ops, linalg_qr, logging_ops, math_more, multinomial, script_ops  # noqa: F401,E402
+from . import control_flow, control_flow_grad, tensor_array  # noqa: F401,E402

@@ -18,7 +18,9 @@ def _const_infer(op):
 # Const, Placeholder and NoOp have no kernel: the runtime binds a Const's value, takes a Placeholder's
 # value from the feeds, and a NoOp only orders its control inputs.
 register(OpDef("Const", _const_infer, differentiable=False))
-register(OpDef("Placeholder", lambda op: [(op.attrs["dtype"], op.attrs["shape"])], differentiable=False))
+# a function body's argument for a captured variable is a ref placeholder (attr is_ref)
+register(OpDef("Placeholder", lambda op: [(op.attrs["dtype"], op.attrs["shape"], op.attrs.get("is_ref", False))],
+               differentiable=False))
 register(OpDef("NoOp", lambda op: [], differentiable=False))
 
 

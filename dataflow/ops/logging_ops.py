@@ -20,6 +20,7 @@ and ``Assert`` (``[1 2 3...]``: the first ``summarize`` elements), the NumPy-lik
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import weakref
@@ -188,6 +189,7 @@ def _print_kernel(xp, x, *data, message, first_n, summarize, counter):
         text = message + "".join(f"[{summarize_v1(_host(d), summarize)}]" for d in data)
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
+        logging.getLogger("dataflow").info("%s", text)  # also to the logger, for captured or remote runs
     return x
 
 
@@ -225,6 +227,8 @@ def Print(input_, data, message=None, first_n=None, summarize=None, name=None) -
     >>> x = tf.constant([1.0, 2.0, 3.0, 4.0])
     >>> x = tf.Print(x, [x, tf.reduce_sum(x)], message="x, sum: ")
     >>> _ = tf.Session().run(x)  # stderr: x, sum: [1 2 3...][10]
+
+    The same line goes to the ``logging.getLogger("dataflow")`` logger at INFO level.
     """
     x = convert_to_tensor(input_)
     data = [convert_to_tensor(d) for d in (data or [])]
@@ -411,7 +415,7 @@ def Assert(condition, data, summarize=None, name=None) -> Operation:  # noqa: N8
     ...     y = tf.sqrt(x)
     """
     # NOTE: TF1 wraps the op in a cond so the data is computed only when the condition fails; here the
-    # data is always computed (it is small in practice, and dataflow has no cond yet).
+    # data is always computed (it is small in practice, and one op keeps the failing line exact).
     with name_scope(name, "Assert", [condition, data]):
         xs = [convert_to_tensor(d) for d in data]
         condition = convert_to_tensor(condition, name="Condition")

@@ -11,6 +11,7 @@ from ..framework import dtypes
 from ..framework.graph import (
     GraphKeys, Tensor, _OperatorMixin, convert_to_tensor, get_default_graph, name_scope,
     register_tensor_conversion_function)
+from ..framework.func_graph import outside_bodies
 from ..framework.tensor_shape import TensorShape, as_shape
 from . import state
 from .array import identity
@@ -38,31 +39,32 @@ class Variable(_OperatorMixin):
             raise ValueError("initial_value must be specified.")
         if constraint is not None and not callable(constraint):
             raise ValueError("The `constraint` argument must be a callable.")
-        graph = get_default_graph()
-        if collections is None:
-            collections = [GraphKeys.GLOBAL_VARIABLES]
-        collections = list(collections)
-        if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
-            collections.append(GraphKeys.TRAINABLE_VARIABLES)
-        self._trainable = trainable
-        self._constraint = constraint
-        with graph.control_dependencies(None), name_scope(name, "Variable", []) as scope:
-            with name_scope("Initializer"):
-                if callable(initial_value):
-                    initial_value = initial_value()
-                self._initial_value = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
-            var_shape = self._initial_value.shape if validate_shape else TensorShape(None)
-            if shape is not None:
-                var_shape = as_shape(shape)
-            if validate_shape and not var_shape.is_fully_defined():
-                raise ValueError(f"initial_value must have a shape specified: {self._initial_value}")
-            self._variable = state.variable_op(var_shape, self._initial_value.dtype, name=scope)
-            self._initializer_op = state.assign(self._variable, self._initial_value,
-                                                validate_shape=validate_shape, name="Assign").op
-            with graph.colocate_with(self._variable.op):
-                self._snapshot = identity(self._variable, name="read")
-        graph.add_to_collections(collections, self)
-        self._save_slice_info = None
+        # made while a loop body or a cond branch is built: the variable lives in the outermost graph
+        with outside_bodies() as graph:
+            if collections is None:
+                collections = [GraphKeys.GLOBAL_VARIABLES]
+            collections = list(collections)
+            if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
+                collections.append(GraphKeys.TRAINABLE_VARIABLES)
+            self._trainable = trainable
+            self._constraint = constraint
+            with graph.control_dependencies(None), name_scope(name, "Variable", []) as scope:
+                with name_scope("Initializer"):
+                    if callable(initial_value):
+                        initial_value = initial_value()
+                    self._initial_value = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
+                var_shape = self._initial_value.shape if validate_shape else TensorShape(None)
+                if shape is not None:
+                    var_shape = as_shape(shape)
+                if validate_shape and not var_shape.is_fully_defined():
+                    raise ValueError(f"initial_value must have a shape specified: {self._initial_value}")
+                self._variable = state.variable_op(var_shape, self._initial_value.dtype, name=scope)
+                self._initializer_op = state.assign(self._variable, self._initial_value,
+                                                    validate_shape=validate_shape, name="Assign").op
+                with graph.colocate_with(self._variable.op):
+                    self._snapshot = identity(self._variable, name="read")
+            graph.add_to_collections(collections, self)
+            self._save_slice_info = None
 
     # ---- the TF1 Variable surface -------------------------------------------------------------
     @property

@@ -7,7 +7,9 @@ A plan is made once per (graph version, fetches, feed keys) and reused by every 
    not fed is an InvalidArgumentError naming it.
 2. **Place** (:func:`place`): each op's device string picks a backend (``backends/placement.py``: TF's
    rules, soft placement, colocation with variables); edges between backends get ``_Send``/``_Recv`` steps.
-3. **Segment** (:func:`segment`): consecutive ops on one device (job/task + backend) become one segment. An op joins the
+3. **Segment** (:func:`segment`): consecutive ops on one device (job/task of the op's
+   :func:`~dataflow.framework.device.canonical_device` + the backend running it: ``''`` and
+   ``'/cpu:0'`` are one device) become one segment. An op joins the
    newest segment of its device unless an input comes from a segment made after it, so segment order
    stays topological and segments form a DAG.
 4. **Generate**: each segment becomes one Python function, a straight-line program of kernel calls
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..framework import errors
-from ..framework.device import DeviceSpec
+from ..framework.device import DeviceSpec, canonical_device
 from ..framework.graph import Operation, Tensor
 from ..framework.registry import Shared
 from .trace import Tracer
@@ -118,7 +120,7 @@ def segment(ops, placement) -> list[SegmentSpec]:
 
 def _segment_device(op, backend) -> str:
     """The device a segment runs on: the op's job/task and the device of the backend that runs it."""
-    spec = DeviceSpec.from_string(op.device or "")
+    spec = DeviceSpec.from_string(canonical_device(op.device))
     return DeviceSpec(spec.job, spec.replica, spec.task).to_string() + backend.device
 
 
@@ -174,6 +176,27 @@ def _scalar(v):
     return v[()] if getattr(v, "ndim", None) == 0 else v
 
 
+def lazy_reads(ops, fed: set) -> set:
+    """Outputs of variable snapshots (an ``Identity`` of a variable's ref, ``v/read``) read lazily.
+
+    In TF1 the snapshot forwards the variable's buffer, so every consumer sees the value the variable
+    holds when *that consumer* runs: a read ordered after an assign by a control dependency sees the
+    assigned value even when another consumer of the same snapshot ran before the assign. The
+    generated code keeps such a tensor as the variable's slot and reads it at each use (``s.read()``).
+    """
+    return {op.outputs[0] for op in ops if op.type == "Identity" and op._inputs[0]._is_ref
+            and op._inputs[0] not in fed and op.outputs[0] not in fed}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An output of :func:`generate`: a fetched lazy read's value, read (and copied unless ``copy`` is
+    False) where its op runs, so a fetch of ``v/read`` ordered before an update keeps the old value."""
+
+    tensor: Tensor
+    copy: bool = True
+
+
 def _shared_holders(ops) -> dict:
     """op -> its :class:`Shared` holder, for ops whose ``OpDef.shares`` key another op of ``ops`` has."""
     groups: dict = {}
@@ -186,13 +209,13 @@ def _shared_holders(ops) -> dict:
 
 
 def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fed: set,
-             pass_refs: bool = False, tracer=None):
+             pass_refs: bool = False, tracer=None, lazy: set = frozenset()):
     """Python source for one segment, compiled, with its line -> op map.
 
     ``params``: tensors the function takes, in order. ``outputs``: what it returns, in order: a
     Tensor, an Operation (returns None: it only had to run) or None. With ``pass_refs`` a variable's
     ref tensor is returned as its slot (for ops of other segments to read or write), else as a copy
-    of its value.
+    of its value. ``lazy``: tensors (:func:`lazy_reads`) held as a slot and read at each use.
     """
     ns = {"_copy": _copy, "_scalar": _scalar, "_host": spec.backend.to_host}
     on_device = spec.backend.name != "CPU"  # values are device arrays; fetches are copied back once
@@ -214,7 +237,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
                 owned.add(t)
             else:
                 raise errors.InternalError(None, t.op, f"No value for {t.name} in segment {key}")
-        if t._is_ref and not as_ref and t not in fed:
+        if (t._is_ref or t in lazy) and not as_ref and t not in fed:
             return f"{e}.read()"
         return e
 
@@ -226,13 +249,19 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
     for n, op in enumerate(body_ops):
         for t in op._inputs:
             last_use[t] = n
+            if t in lazy:  # a use of a snapshot is a use of its variable's slot
+                last_use[t.op._inputs[0]] = n
     out_set = {t for t in outputs if isinstance(t, Tensor)}
+    snapshots = {o.tensor: o for o in outputs if isinstance(o, Snapshot)}
+    snap_expr: dict = {}
+    out_set |= {t.op._inputs[0] for t in out_set if t in lazy}
     shared = _shared_holders(body_ops)
     for n, op in enumerate(body_ops):
         opdef = op.op_def
         if opdef.kernel is None:
             raise errors.UnimplementedError(None, op, f"No kernel for op type {op.type}" + errors.describe_op(op))
-        args = [ref(t, j in opdef.ref_inputs) for j, t in enumerate(op._inputs)]
+        refs = op.attrs.get("_ref_inputs", opdef.ref_inputs)  # a functional op's captured variables
+        args = [ref(t, j in refs) for j, t in enumerate(op._inputs)]
         kname = f"k{n}"
         ns[kname] = spec.backend.bind(op, state)
         if op in shared and not on_device:
@@ -248,7 +277,18 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         for t, o in zip(op.outputs, outs):
             if t not in fed:  # an op may run for a control edge; its fed outputs keep the fed value
                 expr[t] = o
-        if tracer is None and op.type in _PASS_THROUGH:
+        if op.outputs and op.outputs[0] in lazy:  # a snapshot: its consumers read the slot when they run
+            expr[op.outputs[0]] = ref(op._inputs[0], True)
+            owned.add(op.outputs[0])
+            if op.outputs[0] in snapshots:  # fetched: its value as of this line
+                snap_expr[op.outputs[0]] = outs[0]
+                call = f"{kname}({args[0]})"
+                call = f"_copy({call})" if snapshots[op.outputs[0]].copy else call
+            elif tracer is None:
+                continue
+            else:
+                outs, call = [], f"{kname}({args[0]})"  # traced: timed, the value unused
+        elif tracer is None and op.type in _PASS_THROUGH:
             call = args[0]
         elif tracer is None and op.type == "VariableV2":  # its kernel returns the slot bound to it
             ns[f"s{n}"] = ns[kname]()
@@ -262,7 +302,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         else:
             line = f"{', '.join(outs)} = {call}"
         dead = [expr[t] for t in op._inputs if last_use.get(t) == n and t not in out_set
-                and expr[t].startswith("v")]
+                and t not in lazy and expr[t].startswith("v")]
         if dead:
             line += "; del " + ", ".join(dict.fromkeys(dead))
         line_ops[first_line + len(lines)] = op
@@ -276,7 +316,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
     for t in outputs:
         if isinstance(t, Tensor):
             e = ref(t, True)
-            if t._is_ref and t not in fed:
+            if (t._is_ref or t in lazy) and t not in fed:
                 e = e if pass_refs else f"_host({e}.read())" if on_device else f"_copy({e}.read())"
             elif on_device and not pass_refs:
                 e = f"_host({e})"
@@ -285,6 +325,9 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             if not pass_refs and t.shape.ndims in (0, None):  # a fetch: 0-d values as scalars
                 e = f"_scalar({e})"
             rets.append(e)
+        elif isinstance(t, Snapshot):
+            e = snap_expr[t.tensor]
+            rets.append(f"_scalar({e})" if not pass_refs and t.tensor.shape.ndims in (0, None) else e)
         else:
             rets.append("None")
     for i, holder in enumerate(dict.fromkeys(shared.values())):  # nothing shared outlives the run
@@ -316,6 +359,7 @@ class Plan:
         self.ops = prune(fetch_tensors, target_ops, fed)
         placement = place(self.ops, config)
         specs = segment(self.ops, placement)
+        lazy = lazy_reads(self.ops, fed)
         self.segments: list[Segment] = []
         self.transfers: list = []  # (tensor, from device, to device, Dask key): the plan's _Send/_Recv steps
         self.sources_code = []
@@ -336,7 +380,8 @@ class Plan:
             own = set(s.ops)
             if self.single:
                 params = list(feeds)
-                outputs = [f if (isinstance(f, Operation) or f.op in own or f in fed or f.op.type == "Const")
+                outputs = [Snapshot(f) if f in lazy else f if (
+                    isinstance(f, Operation) or f.op in own or f in fed or f.op.type == "Const")
                            else None for f in fetch_targets]
             else:
                 params = []
@@ -344,10 +389,11 @@ class Plan:
                     for t in op._inputs:
                         if (t in fed or t.op not in own) and t.op.type != "Const" and t not in params:
                             params.append(t)
-                outputs = list(dict.fromkeys(consumers_outside[i] + [f for f in fetch_tensors
+                outputs = list(dict.fromkeys(consumers_outside[i] + [Snapshot(f) if f in lazy else f
+                                                                     for f in fetch_tensors
                                                                      if f.op in own and f not in fed]))
             seg, src = generate(s, key, params, outputs, state, fed, pass_refs=not self.single,
-                                tracer=self.tracer)
+                                tracer=self.tracer, lazy=lazy)
             args = [self._recv(t, specs[seg_of_op[t.op]].backend, s.backend, key_of[t])
                     if t not in fed and t.op in seg_of_op and _crosses(specs[seg_of_op[t.op]].backend, s.backend)
                     else key_of.get(t) for t in params]
@@ -361,7 +407,8 @@ class Plan:
                 self.dsk[key] = (_after, self.dsk[key], *after)
             if not self.single:
                 for j, t in enumerate(outputs):
-                    k = f"{t.name}-{self.token}"
+                    k = f"{t.tensor.name}-snapshot-{self.token}" if isinstance(t, Snapshot) else \
+                        f"{t.name}-{self.token}"
                     self.dsk[k] = (operator.getitem, key, j)
                     key_of[t] = k
         # what each fetch reads from in the multi-segment case
@@ -374,6 +421,9 @@ class Plan:
             elif f.op.type == "Const" and f not in key_of:
                 self.fetch_keys.append(None)
                 self.fetch_fill.append(f.op.attrs["value"])
+            elif f in lazy:
+                self.fetch_keys.append(key_of.get(Snapshot(f)))
+                self.fetch_fill.append(None)
             else:
                 self.fetch_keys.append(key_of.get(f))
                 # a variable's ref is its slot between segments; the fetch is a copy of its value
