@@ -89,7 +89,8 @@ def program_expression(program, outputs, in_dtypes, out_dtypes, ctype, arg) -> t
                        "LogicalOr", "LogicalNot", "IsNan", "IsInf", "IsFinite"):
             dt = np.dtype(bool)
         elif op_type == "Cast":
-            dt = np.dtype(attrs.get("DstT", attrs.get("dtype", out_dtypes[0])))
+            dt = attrs.get("DstT", attrs.get("dtype", out_dtypes[0]))
+            dt = np.dtype(getattr(dt, "as_numpy_dtype", dt))
         elif op_type in ("Select", "SelectV2"):
             dt = np.result_type(vals[1][1], vals[2][1])
         else:

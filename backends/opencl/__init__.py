@@ -101,17 +101,9 @@ class OpenCLBackend(Backend):
         return run
 
     def compile_fused(self, program, outputs, in_dtypes, out_dtypes):
-        from .. import cexpr
-        from . import elementwise as ew
-        from .runtime import ctype
+        from .kernels import fused
 
-        lines, outs = cexpr.program_expression(program, outputs, in_dtypes, out_dtypes, ctype, lambda i: f"in{i}")
-
-        def run(*xs):
-            xs = [x if _host_scalar(x) else self.operand(x) for x in xs]
-            shape = np.broadcast_shapes(*[tuple(np.shape(x)) for x in xs])
-            return ew.run(self.dev, lines, [(o, dt, None) for o, dt in zip(outs, out_dtypes)], xs, shape)
-        return run
+        return fused(self.dev, program, outputs, in_dtypes, out_dtypes)
 
     # ---- memory -------------------------------------------------------------------------------
     def allocate(self, shape, dtype):
@@ -160,7 +152,3 @@ class OpenCLBackend(Backend):
 
     def synchronize(self) -> None:
         self.dev.queue.finish()
-
-
-def _host_scalar(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, int, float, bool)) and np.ndim(x) == 0

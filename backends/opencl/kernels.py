@@ -76,6 +76,32 @@ for _t in set(cexpr.EXPR) | set(cexpr.FLOAT_EXPR) | {"AddN"}:
         KERNELS[_t] = _elementwise
 
 
+def fused(dev, program, outputs, in_dtypes, out_dtypes):
+    """One kernel evaluating a FusedElementwise ``program`` (``backends/cexpr.program_expression``):
+    a callable from the input values to the list of output arrays. KeyError: a step has no C expression."""
+    from .runtime import ctype
+
+    lines, outs = cexpr.program_expression(program, outputs, in_dtypes, out_dtypes, ctype, lambda i: f"in{i}")
+
+    def run(*xs):
+        xs = [x if isinstance(x, (np.ndarray, np.generic, int, float)) and np.ndim(x) == 0 else dev.operand(x)
+              for x in xs]
+        shape = np.broadcast_shapes(*[tuple(np.shape(x)) for x in xs])
+        return ew.run(dev, lines, [(o, dt, None) for o, dt in zip(outs, out_dtypes)], xs, shape)
+    return run
+
+
+@kernel("FusedElementwise")
+def _fused_op(dev, op, state=None):
+    """The rewrite pass's fused op (branch ``rewrite``): attrs ``program`` and ``outputs``."""
+    try:
+        run = fused(dev, op.attrs["program"], op.attrs["outputs"], [_np(t.dtype) for t in op.inputs],
+                    [_np(t.dtype) for t in op.outputs])
+    except KeyError:
+        return None
+    return run if len(op.outputs) > 1 else lambda *xs: run(*xs)[0]
+
+
 @kernel("Identity", "StopGradient", "PlaceholderWithDefault")
 def _identity(dev, op, state=None):
     return lambda x: dev.operand(x)
