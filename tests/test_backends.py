@@ -140,7 +140,8 @@ def test_opencl_reductions_large_two_pass_and_float64():
 @needs_cl
 def test_opencl_build_failure_shows_the_build_log():
     b = backends.get("OPENCL", 0)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="(?s)build failed.*undeclared identifier 'undefined_name'"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="(?s)build failed.*undeclared identifier 'undefined_name'"):
         b.dev.kernel("__kernel void bad(__global float *x) { x[0] = undefined_name; }", "bad")
 
 

@@ -279,7 +279,8 @@ def _gather(dev, op, state=None):
         shape = tuple(p.shape[:ax]) + tuple(idx.shape) + tuple(p.shape[ax + 1:])
         from .runtime import ctype
         src = (f"__kernel void g(__global {ctype(p.dtype)} *out, __global const {ctype(p.dtype)} *p, "
-               f"__global const {ctype(idx.dtype)} *ix, const long m, const long n, const long inner, const long total) {{\n"
+               f"__global const {ctype(idx.dtype)} *ix, const long m, const long n, const long inner,"
+               f" const long total) {{\n"
                f"  const long i = get_global_id(0); if (i < total) {{\n"
                f"    const long j = i % inner, r = i / inner, q = r % m, o = r / m; const long k = ix[q];\n"
                f"    out[i] = (k >= 0 && k < n) ? p[(o * n + k) * inner + j] : 0; }} }}\n")

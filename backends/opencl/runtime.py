@@ -70,7 +70,8 @@ class Device:
             return self.cl.Program(self.context, header + source).build()
         except self.cl.Error as e:  # RuntimeError subclasses; the build log is in the message
             raise errors.InvalidArgumentError(
-                None, None, f"OpenCL kernel build failed on {self.device.name}: {e}\n--- source ---\n{source}") from None
+                None, None,
+                f"OpenCL kernel build failed on {self.device.name}: {e}\n--- source ---\n{source}") from None
 
     def check_dtype(self, dtype, what: str = "kernel") -> None:
         if np.dtype(dtype) == np.float64 and not self.fp64:

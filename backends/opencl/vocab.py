@@ -8,8 +8,8 @@ where the device has cl_khr_fp64.
 
 The GEMM, where B is not transposed and has a multiple of 4 columns, gives each work item 8 rows x 4
 columns of ``C`` in float4 registers (B read as float4 rows, A as scalars): no barriers, which PoCL runs
-best. Otherwise, the tiled GEMM computes a ``TS x TS`` tile of ``C`` per work group from ``TS x TS`` tiles of ``A`` and ``B``
-staged in local memory; each work item accumulates ``WPT`` outputs of one column in registers
+best. Otherwise, the tiled GEMM computes a ``TS x TS`` tile of ``C`` per work group from ``TS x TS`` tiles
+of ``A`` and ``B`` staged in local memory; each work item accumulates ``WPT`` outputs of one column in registers
 (work-per-thread), so each value read from local memory feeds ``WPT`` multiply-adds. Operands are read
 through (batch, row, column) strides, so transposed and batched products need no copies.
 """
