@@ -110,7 +110,8 @@ def test_variables_stay_on_the_device_between_runs():
 @needs_cl
 @pytest.mark.parametrize("m,k,n,ta,tb", [(1, 1, 1, False, False), (33, 17, 65, False, False),
                                          (64, 64, 64, True, False), (13, 7, 12, False, False),
-                                         (5, 70, 9, False, True), (40, 3, 31, True, True)])
+                                         (5, 70, 9, False, True), (40, 3, 31, True, True),
+                                         (40, 3, 32, True, True), (6, 10, 8, False, True)])
 def test_opencl_gemm_shapes_and_transposes(m, k, n, ta, tb):
     from backends.opencl import vocab
 

@@ -241,10 +241,17 @@ def matmul(dev, a, b, transpose_a=False, transpose_b=False):
         return out
     if ka == 0:
         return fill(dev, out.shape, a.dtype, 0)
+    if transpose_b and n % 4 == 0 and n * kb <= (1 << 22):  # a small transposed B: copy it, then gemm4
+        perm = list(range(b.ndim - 2)) + [b.ndim - 1, b.ndim - 2]
+        b, transpose_b = transpose(dev, b, perm), False
     if not transpose_b and n % 4 == 0:  # NOTE: measured faster on PoCL than the tiled kernel (bench/README.md)
+        if transpose_a and m * ka <= (1 << 24):  # A^T read down its columns is cache-hostile: copy it once
+            a = transpose(dev, a, list(range(a.ndim - 2)) + [a.ndim - 1, a.ndim - 2])
+            sam, sak, transpose_a = ka, 1, False
         k = dev.kernel(_gemm4_source(a.dtype.name), "gemm4")
-        groups = -(-(n // 4) // 32)
-        dev.enqueue(k, (groups * 32, -(-m // R4), nb), (32, 1, 1), np.int32(m), np.int32(n), np.int32(ka),
+        local = 32 if n // 4 >= 32 else 1 << max(n // 4 - 1, 0).bit_length()  # no idle work items
+        groups = -(-(n // 4) // local)
+        dev.enqueue(k, (groups * local, -(-m // R4), nb), (local, 1, 1), np.int32(m), np.int32(n), np.int32(ka),
                     a.data, np.int64(sab), np.int64(sam), np.int64(sak), b.data, np.int64(sbb), out.data)
         return out
     k = dev.kernel(_gemm_source(a.dtype.name), "gemm")
