@@ -1,7 +1,9 @@
 """A convolutional network on scikit-learn's 8x8 handwritten digits (offline, ships with sklearn).
 
 conv 5x5 + relu + max_pool, twice, dense, dropout, softmax; Adam. Reaches >= 97% test accuracy.
-Run: pip install -e ".[examples]" && python examples/cnn_digits.py
+Run: pip install -e ".[examples]" && python examples/cnn_digits.py [--device /device:OPENCL:0] [--epochs 40]
+(``--device`` places the model and its training step on that device; ops without a kernel there run on
+the CPU: soft placement.)
 
 :func:`build_model` is the model alone, on any image and label tensors (examples/digits_pipeline.py
 feeds it from a tf.data pipeline over TFRecord shards).
@@ -50,6 +52,7 @@ def main(argv=None):
     parser.add_argument("--logdir", help="checkpoints and TensorBoard summaries go here (resumes from it)")
     parser.add_argument("--checkpoint-steps", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--device", default=None, help="e.g. /device:OPENCL:0 (default: the CPU)")
     args = parser.parse_args(argv)
 
     digits = load_digits()
@@ -58,10 +61,12 @@ def main(argv=None):
                                                         random_state=0, stratify=digits.target)
 
     tf.set_random_seed(0)
-    x = tf.placeholder(tf.float32, [None, 8, 8, 1], name="x")
-    y = tf.placeholder(tf.int64, [None], name="y")
-    training = tf.placeholder_with_default(False, [], name="training")
-    model = build_model(x, y, training)
+    with tf.device(args.device):  # the model and its training step on --device
+        x = tf.placeholder(tf.float32, [None, 8, 8, 1], name="x")
+        y = tf.placeholder(tf.int64, [None], name="y")
+        training = tf.placeholder_with_default(False, [], name="training")
+        model = build_model(x, y, training)
+    config = tf.ConfigProto(allow_soft_placement=True)
     train_op, loss, accuracy, global_step = (model["train_op"], model["loss"], model["accuracy"],
                                              model["global_step"])
 
@@ -74,7 +79,7 @@ def main(argv=None):
         eval_summary = tf.summary.scalar("eval/accuracy", accuracy, collections=[])
         eval_writer = tf.summary.FileWriter(args.logdir.rstrip("/") + "/eval")
         sess = tf.train.MonitoredTrainingSession(
-            checkpoint_dir=args.logdir, save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=10,
+            checkpoint_dir=args.logdir, save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=10, config=config,
             hooks=[tf.train.StopAtStepHook(last_step=epochs * steps_per_epoch)])
 
         def evaluate(step):  # outside the hooks: no training summaries of the test set
@@ -84,7 +89,7 @@ def main(argv=None):
 
         steps = sess.run_step_fn(lambda ctx: int(ctx.session.run(global_step)))  # > 0 when resuming
     else:
-        sess = tf.Session()
+        sess = tf.Session(config=config)
         sess.run(tf.global_variables_initializer())
         steps = 0
 

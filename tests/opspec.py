@@ -67,10 +67,24 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def build_graph(spec: OpSpec, arrays):
-    """A new graph with the spec's op on placeholders (or constants) for ``arrays``."""
+def backend_devices() -> list[str]:
+    """The devices the op table runs on here: the CPU always, each backend present (OpenCL, CUDA)."""
+    import backends
+
+    return [b.device for b in backends.available_backends()]
+
+
+def session_for(graph, device):
+    """A session; on a device other than the CPU, ops without a kernel there fall back to the CPU
+    (soft placement, with visible _Send/_Recv copies)."""
+    cfg = tf.ConfigProto(allow_soft_placement=True) if device else None
+    return tf.Session(graph=graph, config=cfg)
+
+
+def build_graph(spec: OpSpec, arrays, device=None):
+    """A new graph with the spec's op on placeholders (or constants) for ``arrays``, on ``device``."""
     g = tf.Graph()
-    with g.as_default():
+    with g.as_default(), g.device(device):
         if spec.feed:
             ins = [tf.placeholder(tf.as_dtype(a.dtype) if a.dtype.kind not in "OSU" else tf.string,
                                   a.shape if spec.static_shape else None, name=f"in{i}")
@@ -81,11 +95,11 @@ def build_graph(spec: OpSpec, arrays):
     return g, ins, outs
 
 
-def check_forward(spec: OpSpec):
+def check_forward(spec: OpSpec, device=None):
     rng = np.random.default_rng(0)
     arrays = [np.asarray(a) for a in spec.inputs(rng)]
-    g, ins, outs = build_graph(spec, arrays)
-    with tf.Session(graph=g) as sess:
+    g, ins, outs = build_graph(spec, arrays, device)
+    with session_for(g, device) as sess:
         got = sess.run(outs, feed_dict=dict(zip(ins, arrays)) if spec.feed else None)
     want = _as_list(spec.ref(*arrays))
     assert len(got) == len(want), f"{spec.name}: {len(got)} outputs, reference has {len(want)}"
@@ -104,7 +118,7 @@ def check_forward(spec: OpSpec):
     return g
 
 
-def check_gradient(spec: OpSpec):
+def check_gradient(spec: OpSpec, device=None):
     """Compare tf.gradients of sum(w * out) with central differences along a random direction.
 
     The weights ``w`` are random arrays of each output's runtime shape, fed through placeholders, so a
@@ -115,13 +129,13 @@ def check_gradient(spec: OpSpec):
     arrays = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
     which = spec.grad_inputs if spec.grad_inputs is not None else \
         tuple(i for i, a in enumerate(arrays) if a.dtype.kind == "f")
-    g, ins, outs = build_graph(spec, arrays)
-    with g.as_default():
+    g, ins, outs = build_graph(spec, arrays, device)
+    with g.as_default(), g.device(device):
         outs_f = [o for o in outs if o.dtype.is_floating]
         weights = [tf.placeholder(o.dtype, o.get_shape(), name=f"weight{k}") for k, o in enumerate(outs_f)]
         objective = tf.add_n([tf.reduce_sum(o * w) for o, w in zip(outs_f, weights)])
         grads = tf.gradients(objective, [ins[i] for i in which])
-    with tf.Session(graph=g) as sess:
+    with session_for(g, device) as sess:
         feed = dict(zip(ins, arrays))
         values = sess.run(outs_f, feed)
         feed.update({w: rng.standard_normal(np.shape(v)).astype(w.dtype.as_numpy_dtype)

@@ -14,9 +14,10 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ("train_cnn.py", ["--steps", "2", "--rounds", "1"], "dataflow/NumPy = "),
     ("run_overhead.py", ["--repeat", "200"], "us"),
     ("rewrite.py", ["--rows", "64", "--cols", "48", "--rounds", "1", "--runs", "1"], "speedup on/off = "),
+    ("backends.py", ["--size", "64", "--n", "4096", "--batch", "2", "--steps", "1", "--reps", "1"], "CPU:0"),
 ])
 def test_bench_script_runs(script, args, expect):
-    extra = [] if script == "run_overhead.py" else ["--no-tf"]
+    extra = [] if script in ("run_overhead.py", "backends.py") else ["--no-tf"]
     out = subprocess.run([sys.executable, os.path.join(BENCH, script), *args, *extra], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -221,7 +221,7 @@ def test_outer_control_dependency_in_a_body_orders_the_loop():
 def test_loops_run_through_dask_and_in_several_segments(config):
     x = tf.placeholder(tf.float32, [])
     if config == "split":
-        with tf.device("/gpu:0"):
+        with tf.device("/cpu:1"):  # a second device (/gpu:0 needs a GPU or soft placement)
             y = x * 2.0
     else:
         y = x * 2.0

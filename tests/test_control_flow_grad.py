@@ -276,7 +276,7 @@ def test_variables_made_in_the_body_train():
 def test_gradients_through_loops_under_every_runner(mode):
     w = tf.Variable(np.array([0.5, -0.3]))
     if mode == "split":
-        with tf.device("/gpu:0"):
+        with tf.device("/cpu:1"):  # a second device (/gpu:0 needs a GPU or soft placement)
             scale = w * 1.0
     else:
         scale = w * 1.0
@@ -305,7 +305,7 @@ def test_gradients_through_loops_under_every_runner(mode):
 
 @pytest.mark.parametrize("scheduler", [None, "sync", "threads"])
 def test_loop_over_variables_placed_on_another_device(scheduler):
-    with tf.device("/gpu:0"):  # another segment: the loop gets the variables' slots across segments
+    with tf.device("/cpu:1"):  # another segment: the loop gets the variables' slots across segments
         v = tf.Variable(1.0)
         w = tf.Variable(np.array([0.5, 2.0], np.float32))
 

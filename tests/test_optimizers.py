@@ -72,7 +72,7 @@ def test_golden_trajectory_across_devices(scheduler):
         x, y = tf.constant(OPT["inputs/x"]), tf.constant(OPT["inputs/y"])
         w = tf.Variable(OPT["inputs/w0"], name="w")
         xw = tf.matmul(x, w)
-    with tf.device("/device:GPU:0"):
+    with tf.device("/cpu:1"):  # a second device (no GPU here: /gpu:0 would need soft placement)
         b = tf.Variable(OPT["inputs/b0"], name="b")
         loss = tf.reduce_mean(tf.square(xw + b - y))
     train = tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)

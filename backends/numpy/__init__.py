@@ -13,12 +13,17 @@ import numpy
 from dataflow.ops import parallel
 from dataflow.ops.parallel import MIN_ELEMENTS, ufunc_rows
 
+from ..base import Backend
 
-class NumpyBackend:
+
+class NumpyBackend(Backend):
     name = "CPU"
     xp = numpy
 
-    def bind(self, op, state):
+    def __init__(self, index: int = 0):
+        self.index = index
+
+    def bind(self, op, state, xp=None):
         """A callable taking the op's input arrays and returning its output(s)."""
         opdef = op.op_def
         if opdef.xp_name is not None:
@@ -29,16 +34,7 @@ class NumpyBackend:
             small = size is not None and size < 2 * MIN_ELEMENTS
             # large (or not statically known) outputs split over the cores when DATAFLOW_NUM_THREADS allows
             return ufunc if small or parallel.WORKERS < 2 else functools.partial(ufunc_rows, ufunc)
-        kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
-        if opdef.bind is not None:
-            kwargs.update(opdef.bind(op, state))
-        return functools.partial(opdef.kernel, self.xp, **kwargs)
+        return super().bind(op, state, xp)
 
-    def to_host(self, x):
-        return x
-
-    def from_host(self, x):
-        return x
-
-    def __repr__(self):
-        return "<NumpyBackend CPU>"
+    def allocate(self, shape, dtype):
+        return numpy.empty(shape, dtype)

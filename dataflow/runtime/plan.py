@@ -5,12 +5,13 @@ A plan is made once per (graph version, fetches, feed keys) and reused by every 
 1. **Prune** (:func:`prune`): walk back from the fetches through inputs and control inputs, stopping
    at fed tensors; the result is the needed ops in topological order. A needed Placeholder that is
    not fed is an InvalidArgumentError naming it.
-2. **Place** (:func:`place`): each op's device string picks a backend (the NumPy backend for every
-   device until the OpenCL/CUDA backends land; the device string is kept on the op).
-3. **Segment** (:func:`segment`): consecutive ops on one device (compared by their
-   :func:`~dataflow.framework.device.canonical_device`: ``''`` and ``'/cpu:0'`` are one device)
-   become one segment. An op joins the newest segment of its device unless an input comes from a
-   segment made after it, so segment order stays topological and segments form a DAG.
+2. **Place** (:func:`place`): each op's device string picks a backend (``backends/placement.py``: TF's
+   rules, soft placement, colocation with variables); edges between backends get ``_Send``/``_Recv`` steps.
+3. **Segment** (:func:`segment`): consecutive ops on one device (job/task of the op's
+   :func:`~dataflow.framework.device.canonical_device` + the backend running it: ``''`` and
+   ``'/cpu:0'`` are one device) become one segment. An op joins the
+   newest segment of its device unless an input comes from a segment made after it, so segment order
+   stays topological and segments form a DAG.
 4. **Generate**: each segment becomes one Python function, a straight-line program of kernel calls
    (``v3 = k3(v1, c2)``) with kernels and constants bound in its namespace, each op on its own line
    so a failing line maps back to the op, and intermediates dropped (``del``) after their last use.
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..framework import errors
-from ..framework.device import canonical_device
+from ..framework.device import DeviceSpec, canonical_device
 from ..framework.graph import Operation, Tensor
 from ..framework.registry import Shared
 from .. import rewrite
@@ -88,10 +89,10 @@ def prune(fetch_tensors, target_ops, fed: set) -> list[Operation]:
 
 # ---- 2. place ----------------------------------------------------------------------------------
 def place(ops, config=None) -> dict:
-    """``{op: backend}``: every device string maps to a backend (soft placement to the CPU)."""
-    from backends import backend_for_device
+    """``{op: backend}``: TF's placement rules, soft placement and colocation (``backends/placement.py``)."""
+    from backends.placement import place as place_ops
 
-    return {op: backend_for_device(canonical_device(op.device), config) for op in ops}
+    return place_ops(ops, config)
 
 
 # ---- 3. segment --------------------------------------------------------------------------------
@@ -108,7 +109,7 @@ def segment(ops, placement, device_of=None) -> list[SegmentSpec]:
     latest: dict[str, int] = {}  # device -> index of its newest segment
     where: dict[Operation, int] = {}
     for op in ops:
-        dev = device_of(op) if device_of is not None else canonical_device(op.device)
+        dev = device_of(op) if device_of is not None else _segment_device(op, placement[op])
         s = latest.get(dev)
         producers = [where[t.op] for t in op._inputs if t.op in where] + \
                     [where[c] for c in op._control_inputs if c in where]
@@ -130,6 +131,12 @@ def cross_segment_inputs(specs, seg_of: dict, fed: set) -> dict[int, list]:
                 if j is not None and j != i and t not in fed and t.op.type != "Const":
                     out[j].append(t)
     return out
+
+
+def _segment_device(op, backend) -> str:
+    """The device a segment runs on: the op's job/task and the device of the backend that runs it."""
+    spec = DeviceSpec.from_string(canonical_device(op.device))
+    return DeviceSpec(spec.job, spec.replica, spec.task).to_string() + backend.device
 
 
 # ---- 4. generate ------------------------------------------------------------------------------
@@ -226,7 +233,8 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
     ref tensor is returned as its slot (for ops of other segments to read or write), else as a copy
     of its value. ``lazy``: tensors (:func:`lazy_reads`) held as a slot and read at each use.
     """
-    ns = {"_copy": _copy, "_scalar": _scalar}
+    ns = {"_copy": _copy, "_scalar": _scalar, "_host": spec.backend.to_host}
+    on_device = spec.backend.name != "CPU"  # values are device arrays; fetches are copied back once
     expr: dict[Tensor, str] = {}
     for i, t in enumerate(params):
         expr[t] = f"a{i}"
@@ -240,7 +248,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         if e is None:
             if t.op.type == "Const":
                 name = f"c_{len(ns)}"
-                ns[name] = t.op.attrs["value"]
+                ns[name] = spec.backend.constant(t.op.attrs["value"]) if on_device else t.op.attrs["value"]
                 expr[t] = e = name
                 owned.add(t)
             else:
@@ -249,6 +257,9 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
             return f"{e}.read()"
         return e
 
+    if on_device:  # feeds are copied to the device once, when the segment starts
+        ns["_dev"] = spec.backend.from_host
+        lines.extend(f"a{i} = _dev(a{i})" for i, t in enumerate(params) if t in fed)
     last_use: dict[Tensor, int] = {}
     body_ops = [op for op in spec.ops if op.type not in _NO_CODE]
     for n, op in enumerate(body_ops):
@@ -271,7 +282,7 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         args = [ref(t, j in refs) for j, t in enumerate(op._inputs)]
         kname = f"k{n}"
         ns[kname] = spec.backend.bind(op, state)
-        if op in shared:
+        if op in shared and not on_device:
             ns[kname] = functools.partial(ns[kname], shared=shared[op])
         if tracer is not None:
             ns[kname] = tracer.wrap(ns[kname], op, op.device)
@@ -328,8 +339,10 @@ def generate(spec: SegmentSpec, key: str, params: list, outputs: list, state, fe
         if isinstance(t, Tensor):
             e = ref(t, True)
             if (t._is_ref or t in lazy) and t not in fed:
-                e = e if pass_refs else f"_copy({e}.read())"
-            elif t in owned and t not in params:
+                e = e if pass_refs else f"_host({e}.read())" if on_device else f"_copy({e}.read())"
+            elif on_device and not pass_refs:
+                e = f"_host({e})"
+            elif t in owned and t not in params and not on_device:
                 e = f"_copy({e})"
             if not pass_refs and t.shape.ndims in (0, None):  # a fetch: 0-d values as scalars
                 e = f"_scalar({e})"
@@ -377,6 +390,7 @@ class Plan:
         lazy = lazy_reads(self.ops, fed)
         self.segment_ops = [s.ops for s in specs]  # what RunMetadata.partition_graphs shows
         self.segments: list[Segment] = []
+        self.transfers: list = []  # (tensor, from device, to device, Dask key): the plan's _Send/_Recv steps
         self.sources_code = []
         self.dsk: dict = {}
         self.feed_keys = [f"feed-{t.name}-{self.token}" for t in feeds]
@@ -403,10 +417,12 @@ class Plan:
                                                                      if f.op in own and f not in fed]))
             seg, src = generate(s, key, params, outputs, state, fed, pass_refs=not self.single,
                                 tracer=self.tracer, lazy=lazy, reuse=reuse)
+            args = [self._recv(t, specs[seg_of_op[t.op]].backend, s.backend, key_of[t])
+                    if t not in fed and t.op in seg_of_op and _crosses(specs[seg_of_op[t.op]].backend, s.backend)
+                    else key_of.get(t) for t in params]
             self.segments.append(seg)
             self.sources_code.append(src)
-            self.dsk[key] = (seg, *[key_of[t] for t in params]) if not self.single else \
-                (seg, *self.feed_keys)
+            self.dsk[key] = (seg, *args) if not self.single else (seg, *self.feed_keys)
             # control inputs made in other segments: Dask runs those segments first
             after = dict.fromkeys(self.segments[seg_of_op[c]].key for op in s.ops for c in op._control_inputs
                                   if seg_of_op.get(c, i) != i)
@@ -438,6 +454,14 @@ class Plan:
         self.sink_keys = [seg.key for seg in self.segments]
         self._result_keys = ([self.segments[0].key] if self.single else
                              [k for k in self.fetch_keys if k is not None] + self.sink_keys)
+
+    def _recv(self, t, src, dst, key):
+        """A ``_Send``/``_Recv`` step: the Dask task copying ``t``'s value from ``src``'s device to ``dst``'s."""
+        k = f"{t.op.name}/_Recv_{t.value_index}-{self.token}"
+        if k not in self.dsk:
+            self.dsk[k] = (_transfer, src, dst, key)
+            self.transfers.append((t, src.device, dst.device, k))
+        return k
 
     # The Dask graph for this plan with ``feed_values`` in place of the feed keys.
     def graph_with(self, feed_values) -> dict:
@@ -471,8 +495,39 @@ class Plan:
                 out.append(_scalar(_copy(fill)))
                 continue
             v = next(it)
-            out.append(None if fill == "none" else _scalar(_copy(v.read()) if fill == "read" else v))
+            out.append(None if fill == "none" else
+                       _scalar(_host_value(_copy(v.read())) if fill == "read" else _host_value(v)))
         return self.builder(out)
+
+
+def _crosses(src, dst) -> bool:
+    """Whether values must be copied between the devices of two backends (CPU devices share memory)."""
+    return src is not dst and not (src.name == "CPU" and dst.name == "CPU")
+
+
+class _RemoteSlot:
+    """A variable's slot seen from another device: reads copy its value across."""
+
+    __slots__ = ("slot", "src", "dst")
+
+    def __init__(self, slot, src, dst):
+        self.slot, self.src, self.dst = slot, src, dst
+
+    def read(self):
+        return self.dst.from_host(self.src.to_host(self.slot.read()))
+
+
+def _transfer(src, dst, value):
+    """``_Send`` on ``src``'s device, ``_Recv`` on ``dst``'s: the value copied through the host."""
+    if hasattr(value, "read") and hasattr(value, "assign"):  # a variable's slot (its ref)
+        return _RemoteSlot(value, src, dst)
+    return dst.from_host(src.to_host(value))
+
+
+def _host_value(v):
+    """A device array (pyopencl, CuPy) as a NumPy array; host values as they are."""
+    mod = type(v).__module__
+    return v.get() if mod.startswith(("pyopencl", "cupy")) else v
 
 
 def _after(value, *_):

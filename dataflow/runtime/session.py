@@ -476,7 +476,7 @@ class Session:
     def list_devices(self):
         from backends import available_backends
 
-        return [f"/device:{b.name}:0" for b in available_backends()]
+        return [b.device for b in available_backends()]
 
     def partial_run_setup(self, *args, **kwargs):
         raise errors.UnimplementedError(None, None, "partial_run is not supported")
