@@ -181,7 +181,21 @@ NO_OPENCL_KERNEL = [
     # control flow: its bodies run as Python over NumPy values, on the CPU
     "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",
     "TensorArrayPutRow", "TensorArrayRead", "TensorArraySize", "TensorArrayStack", "TensorArrayUnstack",
-    "TensorArrayUnwrite", "TensorArrayWrite"]
+    "TensorArrayUnwrite", "TensorArrayWrite",
+    # host ops by nature (strings, files, queues, iterators, protos): TF keeps them in host memory too
+    "AudioSummaryV2", "CountUpTo", "DecodeCSV", "DecodePng", "DecodeRaw", "EncodePng", "FIFOQueueV2",
+    "FixedLengthRecordReaderV2", "HistogramSummary", "ImageSummary", "IteratorFromStringHandleV2",
+    "IteratorGetNext", "IteratorToStringHandle", "IteratorV2", "MakeIterator", "MergeSummary", "OneShotIterator",
+    "PaddingFIFOQueueV2", "ParseExample", "ParseSingleExample", "ParseSingleSequenceExample", "QueueCloseV2",
+    "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeueV2", "QueueEnqueueManyV2", "QueueEnqueueV2",
+    "QueueIsClosedV2", "QueueSizeV2", "RandomShuffleQueueV2", "ReaderNumRecordsProducedV2",
+    "ReaderNumWorkUnitsCompletedV2", "ReaderReadUpToV2", "ReaderReadV2", "ReaderResetV2", "ScalarSummary",
+    "SparseToDense", "StringSplit", "StringToNumber", "TFRecordReaderV2", "TensorSummaryV2", "TextLineReaderV2",
+    "WholeFileReaderV2",
+    # added by the surface issue after the OpenCL table was written: not ported yet (CPU under soft placement)
+    "ComputeAccidentalHits", "LogUniformCandidateSampler", "ReduceAxes", "ScatterAdd", "ScatterSub",
+    "ScatterUpdate", "SparseApplyAdagrad", "SparseApplyMomentum", "TruncateDiv", "TruncateMod",
+    "UniformCandidateSampler"]
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on this machine")
