@@ -35,3 +35,27 @@ def test_full_run_reaches_target_on_held_out_shards():
     # harder split than cnn_digits.py's stratified random one (an RBF SVM scores ~0.94 on it)
     stdout, acc = _run()
     assert acc >= 0.94, stdout
+
+
+def test_logdir_keeps_checkpoints_and_summaries_and_resumes(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import dataflow as tf
+
+    logdir = str(tmp_path / "logs")
+    data = str(tmp_path / "shards")
+    stdout, _ = _run("--data", data, "--epochs", "2", "--eval-every", "1", "--logdir", logdir)
+    assert "resumed" not in stdout
+    first = tf.train.latest_checkpoint(logdir)
+    assert first is not None and first.endswith("model.ckpt-%d" % tf.train.load_variable(first, "global_step"))
+    assert tf.train.load_variable(first, "epochs_done") == 2
+    stdout, acc = _run("--data", data, "--epochs", "3", "--eval-every", "1", "--logdir", logdir)
+    assert f"resumed from {first} at epoch 3" in stdout, stdout
+    assert "epoch   1 " not in stdout and "epoch   3 " in stdout
+    assert tf.train.load_variable(tf.train.latest_checkpoint(logdir), "epochs_done") == 3
+    events = EventAccumulator(logdir)
+    events.Reload()
+    assert set(events.Tags()["scalars"]) >= {"loss", "held_out_accuracy"}
+    held_out = events.Scalars("held_out_accuracy")
+    assert len(held_out) == 3 and abs(held_out[-1].value - acc) < 1e-4  # printed with 4 decimals
+    assert events.Graph() is not None
