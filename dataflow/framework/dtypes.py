@@ -129,7 +129,7 @@ _BY_NAME.update({"variant": variant, "float": float32, "double": float64, "half"
 _BY_NP = {np.dtype(d._np): d for d in ALL if d is not string}
 # TF's DataType enum (types.proto): ``dtype=1`` is float32; ``_ref`` types are the value + 100
 _ENUM = {1: float32, 2: float64, 3: int32, 4: uint8, 5: int16, 6: int8, 7: string, 8: complex64, 9: int64,
-         10: bool_, 17: uint16, 18: complex128, 19: float16, 22: uint32, 23: uint64}
+         10: bool_, 17: uint16, 18: complex128, 19: float16, 21: variant, 22: uint32, 23: uint64}
 _ENUM_OF = {d: e for e, d in _ENUM.items()}
 
 

@@ -29,11 +29,6 @@ from .tensor_shape import TensorShape
 
 PRODUCER_VERSION = 27  # TF 1.15's GraphDef producer version
 
-_TYPE_NAMES = {"float16": "DT_HALF", "float32": "DT_FLOAT", "float64": "DT_DOUBLE", "int8": "DT_INT8",
-               "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64", "uint8": "DT_UINT8",
-               "uint16": "DT_UINT16", "uint32": "DT_UINT32", "uint64": "DT_UINT64", "bool": "DT_BOOL",
-               "string": "DT_STRING", "complex64": "DT_COMPLEX64", "complex128": "DT_COMPLEX128",
-               "variant": "DT_VARIANT", "resource": "DT_RESOURCE"}
 
 
 def _protos():
@@ -48,14 +43,14 @@ def _protos():
 
 def dtype_enum(dtype) -> int:
     """TF's ``DataType`` enum value of a dtype (``float32`` -> ``DT_FLOAT`` = 1)."""
-    types_pb2 = _protos()[5]
-    return types_pb2.DataType.Value(_TYPE_NAMES[dtypes.as_dtype(dtype).name])
+    return dtypes.as_dtype(dtype).as_datatype_enum
 
 
 def dtype_from_enum(enum: int) -> dtypes.DType:
     """The dtype of a ``DataType`` enum value (the inverse of :func:`dtype_enum`)."""
-    name = _protos()[5].DataType.Name(enum)
-    return dtypes.as_dtype({v: k for k, v in _TYPE_NAMES.items()}[name])
+    if not 0 < int(enum) < 100:  # the _REF types (value + 100) are no tensor dtypes
+        raise ValueError(f"DataType enum {enum} is not a tensor dtype")
+    return dtypes.as_dtype(int(enum))
 
 
 def _shape_proto(shape, out):

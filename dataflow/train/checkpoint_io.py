@@ -110,7 +110,7 @@ def dtype_from_enum(enum: int):
     """The dtype of a ``DataType`` enum value, or None for one we do not know."""
     try:
         return graph_def.dtype_from_enum(enum)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         return None
 
 
