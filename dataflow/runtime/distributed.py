@@ -94,9 +94,16 @@ def assign_tasks(ops) -> dict:
     return where
 
 
-def segment_tasks(ops, where: dict, fetch_targets) -> list[SegmentSpec]:
+def _placement_config(config):
+    """What placement needs of the session's config, as a small picklable object for the workers."""
+    import types
+
+    return types.SimpleNamespace(allow_soft_placement=bool(getattr(config, "allow_soft_placement", False)))
+
+
+def segment_tasks(ops, where: dict, fetch_targets, config=None) -> list[SegmentSpec]:
     """Segments of consecutive ops per task, with each used VariableV2 op prepended to its segment."""
-    placement = place(ops)
+    placement = place(ops, config)
     segments = segment([op for op in ops if op.type != "VariableV2"], placement, where.__getitem__)
     wanted = {getattr(f, "op", f) for f in fetch_targets}
     for op in ops:  # a variable fetched by itself (its ref, or its op) gets a segment of its own
@@ -185,7 +192,8 @@ class DistributedPlan:
         target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
         ops = prune(fetch_tensors, target_ops, fed)
         where = assign_tasks(ops)
-        specs = segment_tasks(ops, where, fetch_targets)
+        placing = _placement_config(session.config)
+        specs = segment_tasks(ops, where, fetch_targets, placing)
         seg_of = {op: i for i, s in enumerate(specs) for op in s.ops if op.type != "VariableV2"}
         wanted_out = cross_segment_inputs(specs, seg_of, fed)
         direct = _direct_reads(specs)
@@ -216,7 +224,7 @@ class DistributedPlan:
             sp.skip = sp.only_reads and not (sp.fetches or sp.outputs or sp.written or sp.is_control_source)
         self.var_home = {v: sp.worker for sp in self.segs for v in sp.var_names}
         graph = session.graph
-        blob = cloudpickle.dumps({"segments": descs, "fed": fed,
+        blob = cloudpickle.dumps({"segments": descs, "fed": fed, "placing": placing,
                                   "pyfuncs": dict(script_ops._funcs.get(graph, {}))})
         self.key = f"plan-{self.token}"
         self.blob = session._client.submit(_identity, blob, key=self.key, pure=False)
@@ -347,7 +355,7 @@ def _build(plan_key: str, blob: bytes, sid: str, index: int) -> _BuiltSegment:
         device, ops, params, outputs, var_ops, written, n_fetches = desc["segments"][index]
         state = SessionState()
         state.rngs = _session_rngs.setdefault(sid, {})
-        spec = SegmentSpec(device, place(ops)[ops[0]] if ops else None, ops)
+        spec = SegmentSpec(device, place(ops, desc["placing"])[ops[0]] if ops else None, ops)
         seg, _ = generate(spec, f"{ops[-1].name if ops else 'segment'}-{plan_key}-{index}", params, outputs,
                           state, desc["fed"], pass_refs=True)
         slots = [state.slot(v) for v in var_ops]
