@@ -72,6 +72,8 @@ def run_with_deadline(fn, args, timeout_ms: int):
     if thread.is_alive():
         ctl.cancelled.set()
         thread.join()  # the run stops at its next check; nothing of it outlives this call
+        if isinstance(box[1], errors.DeadlineExceededError):
+            raise box[1]  # the run's own timeout (a blocked queue op's), with its more precise message
         raise errors.DeadlineExceededError(None, None, f"Timed out waiting for the run to finish (deadline "
                                            f"{timeout_ms} ms)")
     if box[1] is not None:
