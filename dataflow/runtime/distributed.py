@@ -1,7 +1,9 @@
 """Running plans on a dask.distributed cluster: ``tf.Session("tcp://host:8786")``.
 
-A distributed session plans a run as the local one does (prune, place, generate: the functions of
-:mod:`dataflow.runtime.plan`), but segments by *task* and keeps every variable's value on a worker.
+A distributed session plans a run as the local one does (prune, graph rewrites, place, generate: the
+functions of :mod:`dataflow.runtime.plan` and :func:`dataflow.rewrite.optimize`, with the session's
+``RewriterConfig``), but segments by *task* and keeps every variable's value on a worker. Rewritten ops
+are detached ``Operation``\ s; they are pickled with the plan's description like the user's ops.
 
 **Placement.** An op's device string names a Dask worker *by name*: ``/job:ps/task:0`` runs on the
 worker started as ``dask worker --name ps-0`` (or by ``tf.train.Server(spec, "ps", 0)``);
@@ -44,6 +46,7 @@ import operator
 import threading
 import uuid
 
+from .. import rewrite
 from ..framework import errors
 from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
@@ -191,6 +194,10 @@ class DistributedPlan:
         fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
         ops = prune(fetch_tensors, target_ops, fed)
+        # graph rewrites as the local Plan runs them (detached ops, pickled to the workers with the plan)
+        ops, fetch_targets = rewrite.optimize(ops, fetch_targets, fed, session.config)
+        self.fetch_targets = fetch_targets
+        fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         where = assign_tasks(ops)
         placing = _placement_config(session.config)
         specs = segment_tasks(ops, where, fetch_targets, placing)
