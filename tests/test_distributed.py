@@ -392,3 +392,18 @@ def test_mlp_towers_with_and_without_rewrites(cluster):
     np.testing.assert_allclose(got[True][0], got[False][0], rtol=1e-5)
     for a, b in zip(got[True][1], got[False][1]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_one_variable_update_is_one_task_and_the_stream_is_not_batched_10ms(cluster):
+    tf.reset_default_graph()
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(0.0, name="counter")
+        inc = tf.assign_add(v, 1.0)
+    with tf.Session(cluster.target, config=QUICK) as sess:
+        sess.run(v.initializer)
+        for _ in range(3):
+            sess.run(inc.op)
+        # the segment's own result is the new value: no getitem task (whose key starts with the name)
+        assert not sess._vars["counter"].key.startswith("counter-"), sess._vars["counter"].key
+        assert sess.run(v) == 3.0 and sess.run(inc) == 4.0
+        assert sess.client.scheduler_comm.interval <= 0.001  # Dask's default is 10 ms
