@@ -21,7 +21,8 @@ prepended, so it binds a slot of its own.
 variable's worker) -- never the value. A run submits one task per segment,
 ``_run_segment(plan_key, blob, session_id, *inputs, *variable_values)``; the task puts the variable
 values in its slots, runs the generated program and returns ``(fetches, outputs, new values of the
-variables it writes)``. Small ``getitem`` tasks on the same worker split that tuple; the variable
+variables it writes)``, or the new value alone when that is all it returns (an assign, a one-variable
+update). Small ``getitem`` tasks on the same worker split a tuple that holds variables; the variable
 versions thread through the segments in order, and when the whole run has finished the session swaps
 its futures for the new ones (a failed run changes no variable). Only fetches are gathered; weights
 never travel through the client.
