@@ -5,7 +5,8 @@ Starts ``dask scheduler`` and named ``dask worker`` processes on 127.0.0.1 (``da
 ProcessCluster``: ps-0, worker-0, worker-1, one thread each) and prints:
 
 - the per-step time of a tiny graph (``y = x * 2`` with one feed, on worker-0) and of a variable
-  update (``assign_add`` on ps-0): what a Dask round trip costs a run;
+  update (``assign_add`` on ps-0): what a Dask round trip costs a run; each also with the client's
+  message batching at Dask's default 10 ms (the session lowers it to 1 ms, see ``_fast_stream``);
 - the MLP of ``examples/distributed_towers.py`` (32-64-4, batch 64 per tower, SGD) with its variables
   on ps-0 and 1 or 2 data-parallel towers on worker-0/worker-1: steps/s and examples/s, next to the
   same graph in a local ``tf.Session()``.
@@ -66,10 +67,18 @@ def overhead(target: str, n: int, blocks: int) -> dict:
             lambda: client.submit(_noop, 1.0, pure=False).result(), n, blocks)
     with tf.Session() as local:
         out["tiny, local Session"] = per_call(lambda: local.run(y, {x: 1.0}), n, blocks)
+    from dataflow.runtime import distributed_session as ds
+
+    fast = ds._STREAM_INTERVAL_S
     with tf.Session(target) as sess:
         sess.run(v.initializer)
-        out["tiny (y = x * 2, one feed) on worker-0"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
-        out["assign_add on ps-0"] = per_call(lambda: sess.run(inc.op), n, blocks)
+        # Dask's own 10 ms client batching (the session's before it lowered it) against the session's
+        for label, interval in (("", fast), (", client batching 10 ms", 0.010)):
+            ds._STREAM_INTERVAL_S = interval
+            sess.client.scheduler_comm.interval = interval
+            out[f"tiny (y = x * 2, one feed) on worker-0{label}"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+            out[f"assign_add on ps-0{label}"] = per_call(lambda: sess.run(inc.op), n, blocks)
+        ds._STREAM_INTERVAL_S = fast
     return out
 
 
@@ -93,7 +102,7 @@ def main() -> None:
     with ProcessCluster(ps=1, worker=2, env=env) as cluster:
         print(f"cluster {cluster.target}: ps-0, worker-0, worker-1 (dask worker --nthreads 1 --no-nanny)")
         for what, s in overhead(cluster.target, args.steps, args.blocks).items():
-            print(f"  {what:42s} {s * 1e3:8.2f} ms per run")
+            print(f"  {what:62s} {s * 1e3:8.2f} ms per run")
         for k in (1, 2):
             local = towers(None, k, args.steps, args.blocks)
             dist = towers(cluster.target, k, args.steps, args.blocks)

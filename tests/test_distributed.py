@@ -347,3 +347,63 @@ def test_local_server_and_progress_bar(capsys):
         assert "100%" in capsys.readouterr().out  # distributed.progress's text bar
     finally:
         server.stop()
+
+
+# ---- graph rewrites on cluster plans -----------------------------------------------------------------
+def _rewrites(on: bool) -> tf.ConfigProto:
+    rc = tf.RewriterConfig() if on else tf.RewriterConfig(disable_meta_optimizer=True)
+    return tf.ConfigProto(operation_timeout_in_ms=30000, graph_options=tf.GraphOptions(rewrite_options=rc))
+
+
+def _built_op_types(plan_keys, dask_worker=None):
+    """Run on a worker: the op types of the segments of ``plan_keys`` it built (ran) there."""
+    from dataflow.runtime import distributed as d
+
+    return sorted({op.type for (key, i) in d._built if key in plan_keys
+                   for op in d._plans[key]["segments"][i][1]})
+
+
+def test_rewrites_on_and_off_give_the_same_training(cluster):
+    parts = linear_regression()
+    results, ran = {}, {}
+    for on in (True, False):
+        with tf.Session(cluster.target, config=_rewrites(on)) as sess:
+            results[on] = run_steps(sess, parts, 20)
+            ran[on] = sess.client.run(_built_op_types, list(sess._plan_keys), workers=[
+                a for a, w in sess.client.scheduler_info()["workers"].items() if w["name"] == "worker-0"])
+    for g, r in zip(results[True], results[False]):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
+    # the loss's elementwise chain (w * x + b - y, squared, and its gradient) ran fused on worker-0
+    (on_types,), (off_types,) = ran[True].values(), ran[False].values()
+    assert "FusedElementwise" in on_types and "FusedElementwise" not in off_types, (on_types, off_types)
+
+
+def test_mlp_towers_with_and_without_rewrites(cluster):
+    import distributed_towers as towers
+
+    data = towers.make_data(n=256)
+    got = {}
+    for on in (True, False):
+        tf.reset_default_graph()
+        with tf.Session(cluster.target, config=_rewrites(on)) as sess:
+            parts = towers.build(2)
+            sess.run(tf.global_variables_initializer())
+            got[on] = towers.train(sess, parts, data, 4), sess.run(tf.trainable_variables())
+    np.testing.assert_allclose(got[True][0], got[False][0], rtol=1e-5)
+    for a, b in zip(got[True][1], got[False][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_one_variable_update_is_one_task_and_the_stream_is_not_batched_10ms(cluster):
+    tf.reset_default_graph()
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(0.0, name="counter")
+        inc = tf.assign_add(v, 1.0)
+    with tf.Session(cluster.target, config=QUICK) as sess:
+        sess.run(v.initializer)
+        for _ in range(3):
+            sess.run(inc.op)
+        # the segment's own result is the new value: no getitem task (whose key starts with the name)
+        assert not sess._vars["counter"].key.startswith("counter-"), sess._vars["counter"].key
+        assert sess.run(v) == 3.0 and sess.run(inc) == 4.0
+        assert sess.client.scheduler_comm.interval <= 0.001  # Dask's default is 10 ms

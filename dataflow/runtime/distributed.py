@@ -1,7 +1,9 @@
 """Running plans on a dask.distributed cluster: ``tf.Session("tcp://host:8786")``.
 
-A distributed session plans a run as the local one does (prune, place, generate: the functions of
-:mod:`dataflow.runtime.plan`), but segments by *task* and keeps every variable's value on a worker.
+A distributed session plans a run as the local one does (prune, graph rewrites, place, generate: the
+functions of :mod:`dataflow.runtime.plan` and :func:`dataflow.rewrite.optimize`, with the session's
+``RewriterConfig``), but segments by *task* and keeps every variable's value on a worker. Rewritten ops
+are detached operations; they are pickled with the plan's description like the user's ops.
 
 **Placement.** An op's device string names a Dask worker *by name*: ``/job:ps/task:0`` runs on the
 worker started as ``dask worker --name ps-0`` (or by ``tf.train.Server(spec, "ps", 0)``);
@@ -19,7 +21,8 @@ prepended, so it binds a slot of its own.
 variable's worker) -- never the value. A run submits one task per segment,
 ``_run_segment(plan_key, blob, session_id, *inputs, *variable_values)``; the task puts the variable
 values in its slots, runs the generated program and returns ``(fetches, outputs, new values of the
-variables it writes)``. Small ``getitem`` tasks on the same worker split that tuple; the variable
+variables it writes)``, or the new value alone when that is all it returns (an assign, a one-variable
+update). Small ``getitem`` tasks on the same worker split a tuple that holds variables; the variable
 versions thread through the segments in order, and when the whole run has finished the session swaps
 its futures for the new ones (a failed run changes no variable). Only fetches are gathered; weights
 never travel through the client.
@@ -44,6 +47,7 @@ import operator
 import threading
 import uuid
 
+from .. import rewrite
 from ..framework import errors
 from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
@@ -162,6 +166,8 @@ class _SegmentPlan:
         self.name = name              # the op name its task key starts with
         self.control_after: list[int] = []  # segments it must wait for (control edges)
         self.is_control_source = False
+        # a segment that only writes one variable (an assign, a ps update) returns its new value bare
+        self.bare = not fetches and not outputs and len(written) == 1
 
     def submit_kw(self) -> dict:
         kw = {"pure": False}
@@ -191,6 +197,10 @@ class DistributedPlan:
         fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         target_ops = [f for f in fetch_targets if isinstance(f, Operation)]
         ops = prune(fetch_tensors, target_ops, fed)
+        # graph rewrites as the local Plan runs them (detached ops, pickled to the workers with the plan)
+        ops, fetch_targets = rewrite.optimize(ops, fetch_targets, fed, session.config)
+        self.fetch_targets = fetch_targets
+        fetch_tensors = [f for f in fetch_targets if isinstance(f, Tensor)]
         where = assign_tasks(ops)
         placing = _placement_config(session.config)
         specs = segment_tasks(ops, where, fetch_targets, placing)
@@ -239,6 +249,7 @@ class DistributedPlan:
     def _execute(self, feed_values: list):
         s = self.session
         s._check_connected()
+        s._fast_stream()
         client = s._client
         step = next(s._steps)
         current = dict(s._vars)
@@ -276,7 +287,9 @@ class DistributedPlan:
                 futures[t] = (f, 1 + j) if not sp.written else (client.submit(
                     operator.getitem, f, 1 + j, key=f"{t.op.name}-{self.token}-{step}-{t.value_index}", **kw), None)
             base = 1 + len(sp.outputs)
-            for j, v in enumerate(sp.written):
+            if sp.bare:  # the segment's result is the variable's new value itself (no getitem task)
+                current[sp.written[0]] = new_vars[sp.written[0]] = f
+            for j, v in enumerate(sp.written if not sp.bare else ()):
                 current[v] = new_vars[v] = client.submit(operator.getitem, f, base + j,
                                                          key=f"{v}-{self.token}-{step}", **kw)
             if sp.is_control_source:
@@ -372,8 +385,10 @@ def _value(x):
 def _run_segment(plan_key, blob, sid, index, picks, n_vars, *args):
     """Run one segment on this worker: ``(fetches, *outputs, *new variable values)``.
 
-    ``args`` are the segment's inputs (``picks[i]`` indexes into the i-th when it is a producer's whole
-    result), then the current values of its variables, then control-edge tokens.
+    A segment with no fetches or outputs that writes one variable returns that variable's new value
+    alone (the client then needs no ``getitem`` task). ``args`` are the segment's inputs (``picks[i]``
+    indexes into the i-th when it is a producer's whole result), then the current values of its
+    variables, then control-edge tokens.
     """
     built = _build(plan_key, blob, sid, index)
     n = len(picks)
@@ -388,6 +403,8 @@ def _run_segment(plan_key, blob, sid, index, picks, n_vars, *args):
         finally:
             for slot in built.slots:
                 slot.value = None
+    if not results and len(new) == 1:  # _SegmentPlan.bare: the new value is the result
+        return new[0]
     return (tuple(results[:built.n_fetches]), *results[built.n_fetches:], *new)
 
 
