@@ -566,3 +566,6 @@ def _random(dev, op, state=None):
     kwargs.update(opdef.bind(op, state) if opdef.bind and state is not None else {})
     host = functools.partial(opdef.kernel, np, **kwargs)
     return lambda *xs: dev.from_host(host(*[_host(x) for x in xs]))
+
+
+from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
