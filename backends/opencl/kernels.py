@@ -60,15 +60,33 @@ def _elementwise(dev, op, state=None):
 
     text = expr.format(*[f"in{k}" for k in range(len(op.inputs))], T=ctype(outs[0]))
     dtype = outs[0]
+    int_division = op.type in _INT_DIVISIONS and np.dtype(in_dts[1]).kind in "iu"
 
     def run(*xs):
         xs = [x if isinstance(x, (np.ndarray, np.generic, int, float)) and np.ndim(x) == 0 else dev.operand(x)
               for x in xs]  # host scalars are passed by value
+        if int_division:
+            _check_divisor(dev, xs[1])
         if op.type == "Select" and np.ndim(xs[0]) == 1 and np.ndim(xs[1]) > 1:  # TF1: a vector picks rows
             xs[0] = xs[0].reshape((-1,) + (1,) * (np.ndim(xs[1]) - 1))
         shape = np.broadcast_shapes(*[tuple(np.shape(x)) for x in xs])
         return ew.run(dev, [], [(text, dtype, None)], xs, shape)[0]
     return run
+
+
+_INT_DIVISIONS = ("FloorDiv", "FloorMod", "TruncateDiv", "TruncateMod")
+
+
+def _check_divisor(dev, y):
+    """TF's InvalidArgumentError for an integer division by zero (C's would be undefined): one device
+    reduction, one boolean read back."""
+    if isinstance(y, (np.ndarray, np.generic, int, float)):
+        zero = not np.all(y)
+    else:
+        is_zero, = ew.run(dev, [], [("in0 == 0", bool, None)], [y], y.shape)
+        zero = y.size > 0 and bool(vocab.reduce(dev, is_zero, None, "any").get())
+    if zero:
+        raise errors.InvalidArgumentError(None, None, "Integer division by zero")
 
 
 for _t in set(cexpr.EXPR) | set(cexpr.FLOAT_EXPR) | {"AddN"}:

@@ -1,0 +1,89 @@
+"""Ops ported to the OpenCL backend after the first kernel table (issue 11 follow-up), run on the OpenCL
+device WITHOUT soft placement (so a missing kernel fails instead of falling back to the CPU), against
+their NumPy kernels on the CPU: the edge cases the spec table does not reach (empty segments, NaN,
+negative ids, exclusive/reverse scans along an inner axis) and TF's errors raised from the device path.
+"""
+
+import numpy as np
+import pytest
+
+import dataflow as tf
+from test_backends import needs_cl
+
+DEV = "/device:OPENCL:0"
+
+
+def run_both(build, feeds):
+    """``build(*placeholders)`` run on the OpenCL device and on the CPU: (device values, CPU values)."""
+    results = []
+    for device in (DEV, "/cpu:0"):
+        g = tf.Graph()
+        with g.as_default(), g.device(device):
+            ph = [tf.placeholder(tf.as_dtype(a.dtype), None) for a in feeds]
+            outs = build(*ph)
+        with tf.Session(graph=g) as s:
+            results.append(s.run(outs, dict(zip(ph, feeds))))
+    return results
+
+
+def assert_same(got, want):
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@needs_cl
+def test_segment_reductions_empty_segments_nan_and_negative_ids():
+    data = np.array([[1, 2], [np.nan, 4], [5, -6], [7, 8], [9, 10]], np.float32)
+    ids = np.array([0, 3, 0, -1, 3], np.int32)
+    sorted_ids = np.array([0, 0, 2, 2, 5], np.int64)
+
+    def build(d, i, si):
+        return [tf.unsorted_segment_sum(d, i, 5), tf.unsorted_segment_max(d, i, 5),
+                tf.unsorted_segment_min(d, i, 5), tf.segment_sum(d, si), tf.segment_max(d, si),
+                tf.segment_min(d, si), tf.unsorted_segment_sum(tf.cast(d, tf.int32), i, 2 + 3)]
+    got, want = run_both(build, [data, ids, sorted_ids])
+    assert_same(got, want)
+    assert np.isnan(got[1][3, 0]) and got[1][1, 0] == np.finfo(np.float32).min  # NaN wins; empty: lowest
+
+
+@needs_cl
+def test_scans_along_an_inner_axis_and_one_hot_range():
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (3, 4, 2)).astype(np.float64)
+
+    def build(v, i):
+        outs = [op(v, axis=1, exclusive=e, reverse=r) for op in (tf.cumsum, tf.math.cumprod)
+                for e in (False, True) for r in (False, True)]
+        return outs + [tf.one_hot(i, 4, axis=0), tf.one_hot(i, 3, on_value=7, off_value=-2),
+                       tf.range(tf.cast(tf.size(i), tf.float64), -1.0, -0.75)]
+    got, want = run_both(build, [x, np.array([[0, 3], [-1, 2]], np.int64)])
+    assert_same(got, want)
+
+
+@needs_cl
+@pytest.mark.parametrize("op", [tf.truncatediv, tf.truncatemod, tf.math.floordiv, tf.math.floormod])
+def test_integer_division_by_zero_is_tfs_error_on_the_device(op):
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        x, y = tf.placeholder(tf.int32, None), tf.placeholder(tf.int32, None)
+        z = op(x, y)
+    with tf.Session(graph=g) as s:
+        got = s.run(z, {x: np.array([7, -7, 7, -7]), y: np.array([2, 2, -2, -2])})
+        want = {tf.truncatediv: [3, -3, -3, 3], tf.truncatemod: [1, -1, 1, -1],
+                tf.math.floordiv: [3, -4, -4, 3], tf.math.floormod: [1, 1, -1, -1]}[op]
+        np.testing.assert_array_equal(got, want)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Integer division by zero"):
+            s.run(z, {x: np.array([7, 1]), y: np.array([2, 0])})
+
+
+@needs_cl
+def test_segment_id_errors_are_tfs_from_the_device_path():
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        d, i = tf.placeholder(tf.float32, None), tf.placeholder(tf.int32, None)
+        unsorted, ordered = tf.unsorted_segment_sum(d, i, 3), tf.segment_sum(d, i)
+    with tf.Session(graph=g) as s:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"segment_ids\[1\] = 3 is not in \[0, 3\)"):
+            s.run(unsorted, {d: np.ones(3, np.float32), i: [0, 3, 1]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="not increasing"):
+            s.run(ordered, {d: np.ones(3, np.float32), i: [1, 0, 1]})
