@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import dataflow as tf
+from golden.surface_cases import SPARSE_OPTIMIZERS
 from test_backends import needs_cl
+from test_indexed_slices import GOLDEN, _lookup_loss
 
 DEV = "/device:OPENCL:0"
 
@@ -87,3 +89,48 @@ def test_segment_id_errors_are_tfs_from_the_device_path():
             s.run(unsorted, {d: np.ones(3, np.float32), i: [0, 3, 1]})
         with pytest.raises(tf.errors.InvalidArgumentError, match="not increasing"):
             s.run(ordered, {d: np.ones(3, np.float32), i: [1, 0, 1]})
+
+
+@needs_cl
+@pytest.mark.parametrize("key", sorted(SPARSE_OPTIMIZERS))
+def test_sparse_optimizer_steps_on_the_device_match_tensorflow(key):
+    cls, kwargs = SPARSE_OPTIMIZERS[key]
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        emb = tf.Variable(GOLDEN["sparse/init"], name="emb")
+        step = getattr(tf.train, cls)(**kwargs).minimize(_lookup_loss(emb, GOLDEN["sparse/ids"]))
+    import pyopencl.array as cla
+
+    types = {op.type for op in g.get_operations()}
+    assert types & {"SparseApplyMomentum", "SparseApplyAdagrad", "ScatterSub", "ScatterAdd"}, types
+    # soft placement: Unique (the optimizers' duplicate-index sum) has no OpenCL kernel
+    with tf.Session(graph=g, config=tf.ConfigProto(allow_soft_placement=True)) as s:
+        s.run(tf.variables_initializer(g.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)))
+        for _ in range(3):
+            s.run(step)
+        np.testing.assert_allclose(s.run(emb), GOLDEN[f"sparse/{key}"], rtol=1e-5, atol=1e-6)
+        # the update ran on the device: a CPU kernel would have left a NumPy array in the slot
+        assert all(isinstance(slot.value, cla.Array) for slot in s._state.slots.values()), s._state.slots
+
+
+@needs_cl
+def test_scatter_ops_on_the_device_repeated_rows_broadcast_and_errors():
+    init = np.arange(12, dtype=np.float32).reshape(4, 3)
+    results = []
+    for device in (DEV, "/cpu:0"):
+        g = tf.Graph()
+        with g.as_default(), g.device(device):
+            v = tf.Variable(init)
+            i = tf.placeholder(tf.int32, None)
+            u = tf.placeholder(tf.float32, None)
+            ops = [tf.scatter_add(v, i, u), tf.scatter_sub(v, i, 0.5), tf.scatter_update(v, i, u)]
+        with tf.Session(graph=g) as s:
+            s.run(v.initializer)
+            first = s.run(v)
+            feed = {i: [[2, 0], [2, 2]], u: np.arange(12, dtype=np.float32).reshape(2, 2, 3)}
+            results.append([s.run(op, feed) for op in ops] + [first])
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[4\] is not in \[0, 4\) \(variable"):
+                s.run(ops[0], {i: [1, 4], u: np.ones((2, 3), np.float32)})
+            np.testing.assert_array_equal(s.run(v), results[-1][2])  # a failed update changes nothing
+    assert_same(results[0], results[1])
+    np.testing.assert_array_equal(results[0][3], init)  # a fetched value never changes

@@ -587,3 +587,4 @@ def _random(dev, op, state=None):
 
 
 from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
+from . import rows  # noqa: E402,F401  (registers the sparse variable updates)
