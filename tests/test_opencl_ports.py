@@ -11,6 +11,7 @@ import dataflow as tf
 from golden.surface_cases import SPARSE_OPTIMIZERS
 from test_backends import needs_cl
 from test_indexed_slices import GOLDEN, _lookup_loss
+from test_optimizers import PRIMITIVES, _build_primitive, _primitive_case, _ref_step
 
 DEV = "/device:OPENCL:0"
 
@@ -134,3 +135,25 @@ def test_scatter_ops_on_the_device_repeated_rows_broadcast_and_errors():
             np.testing.assert_array_equal(s.run(v), results[-1][2])  # a failed update changes nothing
     assert_same(results[0], results[1])
     np.testing.assert_array_equal(results[0][3], init)  # a fetched value never changes
+
+
+@needs_cl
+@pytest.mark.parametrize("row", PRIMITIVES, ids=[r[0] for r in PRIMITIVES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_updates_on_the_device_vs_numpy(row, dtype):
+    """Three steps of each Apply* op on the OpenCL device (no soft placement) against its NumPy reference
+    (``tests/test_optimizers.py``'s table)."""
+    var0, slots0, grads = _primitive_case(row, dtype)
+    tol = dict(rtol=1e-11, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        var, slots, grad, update = _build_primitive(row, var0, slots0, dtype)
+    ref_var, ref_slots = var0.astype(np.float64), [s.astype(np.float64) for s in slots0]
+    with tf.Session(graph=g) as sess:
+        sess.run(tf.variables_initializer(g.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)))
+        for x in grads:
+            out = sess.run(update, {grad: x})
+            ref_var, ref_slots = _ref_step(row, ref_var, ref_slots, x.astype(np.float64))
+            np.testing.assert_allclose(out, ref_var, **tol)
+            for s, r in zip(slots, ref_slots):
+                np.testing.assert_allclose(sess.run(s), r, **tol)

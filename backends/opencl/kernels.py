@@ -547,7 +547,37 @@ _UPDATES = {
     "ApplyRMSProp": (["var", "ms", "mom"], [
         "ms = ms + (grad * grad - ms) * ((T)1 - rho);",
         "mom = mom * momentum + lr * grad / sqrt(ms + epsilon);", "var = var - mom;"]),
+    "ApplyCenteredRMSProp": (["var", "mg", "ms", "mom"], [
+        "ms = ms + (grad * grad - ms) * ((T)1 - rho);", "mg = mg + (grad - mg) * ((T)1 - rho);",
+        "mom = mom * momentum + grad / sqrt(ms - mg * mg + epsilon) * lr;", "var = var - mom;"]),
+    "ApplyAdadelta": (["var", "accum", "accum_update"], [
+        "accum = accum * rho + grad * grad * ((T)1 - rho);",
+        "const T update = sqrt(accum_update + epsilon) / sqrt(accum + epsilon) * grad;",
+        "accum_update = accum_update * rho + update * update * ((T)1 - rho);", "var = var - update * lr;"]),
+    "ApplyAdagradDA": (["var", "gradient_accumulator", "gradient_squared_accumulator"], [
+        "gradient_accumulator = gradient_accumulator + grad;",
+        "gradient_squared_accumulator = gradient_squared_accumulator + grad * grad;",
+        "const T g = gradient_accumulator, excess = fabs(g) - global_step * l1;",
+        "const T num = l1 > 0 ? (excess > 0 ? excess : (T)0) * (T)((g > 0) - (g < 0)) * -lr : g * -lr;",
+        "var = num / (sqrt(gradient_squared_accumulator) + l2 * (global_step * lr));"]),
+    # lr_power == -0.5 (the default) takes square roots rather than powers, as TF does
+    "ApplyFtrl": (["var", "accum", "linear"], [
+        "const T p_old = lr_power == (T)-0.5 ? sqrt(accum) : pow(accum, -lr_power);",
+        "accum = accum + grad * grad;",
+        "const T p_new = lr_power == (T)-0.5 ? sqrt(accum) : pow(accum, -lr_power);",
+        "linear = linear + ((p_old - p_new) / lr * var SHRINK + grad);",
+        "var = fabs(linear) > l1 ? ((T)((linear > 0) - (linear < 0)) * l1 - linear) / (p_new / lr + (T)2 * l2)"
+        " : (T)0;"]),
 }
+_UPDATES["ApplyFtrlV2"] = (_UPDATES["ApplyFtrl"][0], [line.replace("SHRINK", "+ var * ((T)2 * l2_shrinkage)")
+                                                      for line in _UPDATES["ApplyFtrl"][1]])
+_UPDATES["ApplyFtrl"] = (_UPDATES["ApplyFtrl"][0], [line.replace("SHRINK", "") for line in _UPDATES["ApplyFtrl"][1]])
+
+
+def update_code(lines, t: str, op) -> str:
+    """C statements of an update row for the C type ``t`` and the op's ``use_nesterov``."""
+    code = "\n".join(lines).replace("(T)", f"({t})").replace("const T ", f"const {t} ")
+    return code.replace("NESTEROV", "1" if op.attrs.get("use_nesterov", False) else "0")
 
 
 @kernel(*_UPDATES)
@@ -562,8 +592,7 @@ def _apply(dev, op, state=None):
         return None
     t = ctype(dt)
     decl = [f"{t} {name} = in{k};" for k, name in enumerate(names)]
-    code = "\n".join(decl + body).replace("(T)", f"({t})").replace("const T ", f"const {t} ")
-    code = code.replace("NESTEROV", "1" if op.attrs.get("use_nesterov", False) else "0")
+    code = update_code(decl + body, t, op)
     n_refs = len(outs)
 
     def run(*args):

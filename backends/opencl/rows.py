@@ -26,7 +26,7 @@ from dataflow.ops.sparse_training import check_rows
 
 from . import elementwise as ew
 from . import movement as mv
-from .kernels import _UPDATES, _host, _np, kernel
+from .kernels import _UPDATES, _host, _np, kernel, update_code
 from .runtime import ctype
 
 # op type -> (names of the refs, names of the per-position inputs, names of the scalars, statements, last only)
@@ -107,8 +107,7 @@ def _sparse_apply(dev, op, state=None):
         return None
     refs, body = _UPDATES[dense]
     t = ctype(dt)
-    code = " ".join(body).replace("(T)", f"({t})").replace(
-        "NESTEROV", "1" if op.attrs.get("use_nesterov", False) else "0")
+    code = update_code(body, t, op)
     names = (tuple(refs), ("grad",), tuple(scalars))
 
     def run(var, accum, lr, grad, indices, *momentum):
