@@ -136,18 +136,34 @@ _KIND = {"Sum": "sum", "Max": "max", "Min": "min", "Prod": "prod", "All": "all",
 
 @kernel(*_KIND)
 def _reduction(dev, op, state=None):
-    kind, axis, keep = _KIND[op.type], op.attrs["axis"], op.attrs["keepdims"]
+    axis, keep = op.attrs["axis"], op.attrs["keepdims"]
     out_dt = _np(op.outputs[0].dtype)
     if np.dtype(out_dt).kind not in "biuf":
         return None
 
-    def run(x):
+    return lambda x: _reduce(dev, dev.operand(x), op.type, axis, keep, out_dt)
+
+
+def _reduce(dev, x, op_type, axis, keep, out_dt):
+    s = vocab.reduce(dev, x, axis, _KIND[op_type], out_dt, keep)
+    if op_type == "Mean":
+        count = max(x.size // max(s.size, 1), 1) if x.size else 0
+        s = ew.run(dev, [], [("in0 / in1", out_dt, None)], [s, np.asarray(count, out_dt)], s.shape)[0]
+    return s
+
+
+@kernel("ReduceAxes")
+def _reduce_axes(dev, op, state=None):
+    """A reduction over axes computed at run time (a host value, as TF keeps it in host memory)."""
+    from dataflow.ops.reduction import _computed_axes
+
+    fn, keep, out_dt = op.attrs["fn"], op.attrs["keepdims"], _np(op.outputs[0].dtype)
+    if fn not in _KIND or np.dtype(out_dt).kind not in "biuf":
+        return None
+
+    def run(x, axis):
         x = dev.operand(x)
-        s = vocab.reduce(dev, x, axis, kind, out_dt, keep)
-        if op.type == "Mean":
-            count = max(x.size // max(s.size, 1), 1) if x.size else 0
-            s = ew.run(dev, [], [("in0 / in1", out_dt, None)], [s, np.asarray(count, out_dt)], s.shape)[0]
-        return s
+        return _reduce(dev, x, fn, _computed_axes(np, np.empty(x.shape, np.int8), _host(axis)), keep, out_dt)
     return run
 
 
