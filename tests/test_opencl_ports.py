@@ -157,3 +157,33 @@ def test_dense_updates_on_the_device_vs_numpy(row, dtype):
             np.testing.assert_allclose(out, ref_var, **tol)
             for s, r in zip(slots, ref_slots):
                 np.testing.assert_allclose(sess.run(s), r, **tol)
+
+
+@needs_cl
+def test_index_value_maps_and_adjoints_on_the_device():
+    x = np.random.default_rng(2).standard_normal((4, 5, 3)).astype(np.float32)
+
+    def build(v, idx, lens):
+        sliced = v[1:, ::2, 1]
+        padded = tf.pad(v, [[1, 2], [2, 0], [0, 0]], mode="REFLECT")
+        loss = tf.reduce_sum(sliced * sliced) + tf.reduce_sum(padded * padded)
+        return [tf.gather_nd(v, idx), tf.scatter_nd(idx, tf.ones([3, 3]), [4, 5, 3]),
+                tf.reverse_sequence(v, lens, seq_axis=1, batch_axis=0)] + tf.gradients(loss, v)
+    idx = np.array([[0, 1], [3, 4], [0, 1]], np.int32)  # a repeated index: scatter_nd adds up
+    got, want = run_both(build, [x, idx, np.array([5, 0, 2, 3], np.int64)])
+    assert_same(got, want)
+    assert got[1][0, 1, 0] == 2
+
+
+@needs_cl
+def test_index_errors_from_the_device_path():
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        v, i = tf.placeholder(tf.float32, [2, 3]), tf.placeholder(tf.int32, None)
+        gathered, scattered = tf.gather_nd(v, i), tf.scatter_nd(i, tf.ones([1]), [2, 3])
+    with tf.Session(graph=g) as s:
+        for out in (gathered, scattered):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[0\] = \[1, 3\] does not index"):
+                s.run(out, {v: np.ones((2, 3), np.float32), i: [[1, 3]]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="updates must have shape"):
+            s.run(scattered, {i: [[1, 2], [0, 0]]})

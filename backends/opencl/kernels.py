@@ -267,7 +267,9 @@ def _fill(dev, op, state=None):
 # the data inputs of each index-map op (the others are host values: begin, paddings, axis ...)
 _MAPPED = {"Transpose": 1, "Slice": 1, "StridedSlice": 1, "ReverseV2": 1, "Tile": 1, "Pad": 1, "PadV2": 1,
            "MirrorPad": 1, "Split": 1, "SplitV": 1, "Unpack": 1, "BroadcastTo": 1, "Pack": None,
-           "ConcatV2": None}
+           "ConcatV2": None,
+           # their maps depend on index VALUES (read on the host, as the segment ids: backends/opencl/segments.py)
+           "GatherNd": 1, "ReverseSequence": 1}
 
 
 @kernel(*_MAPPED)
@@ -633,3 +635,4 @@ def _random(dev, op, state=None):
 
 from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
 from . import rows  # noqa: E402,F401  (registers the sparse variable updates)
+from . import adjoints  # noqa: E402,F401  (registers the adjoints of index maps)
