@@ -187,3 +187,21 @@ def test_index_errors_from_the_device_path():
                 s.run(out, {v: np.ones((2, 3), np.float32), i: [[1, 3]]})
         with pytest.raises(tf.errors.InvalidArgumentError, match="updates must have shape"):
             s.run(scattered, {i: [[1, 2], [0, 0]]})
+
+
+@needs_cl
+def test_top_k_where_and_invert_permutation_on_the_device():
+    x = np.array([[3, np.nan, 1, 3, 7, -2], [0, 0, 0, 0, 0, 0], [5, 4, 3, 2, 1, 0]], np.float32)
+
+    def build(v, k, p):
+        vals, idx = tf.nn.top_k(v, 3)
+        vals_k, idx_k = tf.nn.top_k(tf.cast(v * 2, tf.int32), k)  # ties in index order; k computed
+        return [vals, idx, vals_k, idx_k, tf.where(v > 2), tf.where(tf.reshape(v, [-1]) > 100),
+                tf.invert_permutation(p + 0)]
+    got, want = run_both(build, [np.nan_to_num(x, nan=9.0), np.array(4, np.int32),
+                                 np.array([2, 0, 3, 1], np.int32)])
+    assert_same(got, want)
+    got, want = run_both(lambda v: list(tf.nn.top_k(v, 2)) + [tf.where(tf.is_nan(v))], [x])
+    np.testing.assert_array_equal(got[1], want[1])  # NaN first, as the CPU kernel
+    np.testing.assert_array_equal(got[1][0], [1, 4])
+    np.testing.assert_array_equal(got[2], want[2])

@@ -636,3 +636,4 @@ def _random(dev, op, state=None):
 from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
 from . import rows  # noqa: E402,F401  (registers the sparse variable updates)
 from . import adjoints  # noqa: E402,F401  (registers the adjoints of index maps)
+from . import selection  # noqa: E402,F401  (registers TopKV2, Where, InvertPermutation)
