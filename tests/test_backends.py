@@ -171,13 +171,10 @@ def test_opencl_kernel_table_covers_the_training_families():
 
 
 NO_OPENCL_KERNEL = [
-    "Assert",
-    "Cholesky", "CheckNumerics", "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropFilter",
-    "DepthwiseConv2dNativeBackpropInput", "Einsum", "InitializedValue", "LinSpace",
-    "MatrixDeterminant", "MatrixInverse", "MaxPoolGradGrad", "Multinomial", "Print",
-    "PrintV2", "PyFunc", "PyFuncStateless", "Qr", "ReportUninitialized", 
-    "Svd", "Unique",
-    
+    "Assert", "CheckNumerics", "Cholesky", "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropFilter",
+    "DepthwiseConv2dNativeBackpropInput", "Einsum", "InitializedValue", "LinSpace", "MatrixDeterminant",
+    "MatrixInverse", "MaxPoolGradGrad", "Multinomial", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "Qr",
+    "ReportUninitialized", "Svd", "Unique",
     # control flow: its bodies run as Python over NumPy values, on the CPU
     "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",
     "TensorArrayPutRow", "TensorArrayRead", "TensorArraySize", "TensorArrayStack", "TensorArrayUnstack",
