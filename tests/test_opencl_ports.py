@@ -205,3 +205,20 @@ def test_top_k_where_and_invert_permutation_on_the_device():
     np.testing.assert_array_equal(got[1], want[1])  # NaN first, as the CPU kernel
     np.testing.assert_array_equal(got[1][0], [1, 4])
     np.testing.assert_array_equal(got[2], want[2])
+
+
+@needs_cl
+def test_lin_space_and_check_numerics_on_the_device():
+    got, want = run_both(lambda a, n: [tf.lin_space(a, a * 3 + 1, n), tf.lin_space(a, a, 1),
+                                       tf.check_numerics(a * 2, "fine")],
+                         [np.array(-0.7, np.float32), np.array(7, np.int32)])
+    assert_same(got, want)
+    assert got[0][-1] == np.float32(-0.7) * 3 + 1  # the endpoint exactly, as np.linspace
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        x = tf.placeholder(tf.float32, None)
+        checked = tf.check_numerics(tf.log(x), "log of x")
+    with tf.Session(graph=g) as s:
+        np.testing.assert_allclose(s.run(checked, {x: [1.0, 2.0]}), np.log([1.0, 2.0]), rtol=1e-6)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="log of x : Tensor had Inf and NaN values"):
+            s.run(checked, {x: [0.0, -1.0]})

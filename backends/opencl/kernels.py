@@ -504,6 +504,19 @@ def _sparse_xent(dev, op, state=None):
     return run
 
 
+@kernel("CheckNumerics")
+def _check_numerics(dev, op, state=None):
+    ref = functools.partial(OP_DEFS["CheckNumerics"].kernel, np, message=op.attrs["message"])
+
+    def run(x):
+        x = dev.operand(x)
+        bad, = ew.run(dev, [], [("!isfinite(in0)", bool, None)], [x], x.shape)
+        if x.size and bool(vocab.reduce(dev, bad, None, "any").get()):
+            ref(x.get())  # raises TF's message (NaN, Inf or both)
+        return x
+    return run if np.dtype(_np(op.inputs[0].dtype)).kind == "f" else None
+
+
 @kernel("CheckLabelRange")
 def _check_labels(dev, op, state=None):
     def run(labels, logits):

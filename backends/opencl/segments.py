@@ -8,7 +8,7 @@
   (:func:`movement.segment_reduce`) reduces each (segment, column) element over its rows, with no atomics.
 - ``OneHot`` is one elementwise kernel: the indices broadcast along the new axis, compared with an
   ``arange(depth)`` that varies only along it.
-- ``Range`` is one elementwise kernel over the element index; its size is computed on the host from the
+- ``Range`` and ``LinSpace`` are one elementwise kernel over the element index; the size is computed on the host from the
   three scalars (as TF, which keeps them in host memory).
 - ``Cumsum`` and ``Cumprod`` are one scan kernel: a work item per line along the axis (exclusive and
   reverse as TF).
@@ -102,6 +102,22 @@ def _range(dev, op, state=None):
         # NOTE: start + i * delta, as np.arange, in the output dtype
         return ew.run(dev, [], [(f"in0 + ({ctype(dt)})i * in1", dt, None)],
                       [np.asarray(s, dt), np.asarray(d, dt)], (n,))[0]
+    return run
+
+
+@kernel("LinSpace")
+def _lin_space(dev, op, state=None):
+    dt = _np(op.outputs[0].dtype)
+    ref = OP_DEFS["LinSpace"].kernel
+
+    def run(start, stop, num):
+        start, stop, n = _host(start), _host(stop), int(_host(num))
+        if n <= 0:
+            ref(np, start, stop, n)  # raises TF's message
+        # NOTE: as np.linspace: i * step + start in the dtype, the last element exactly stop
+        step = np.asarray((stop - start) / max(n - 1, 1), dt)
+        return ew.run(dev, [], [(f"(i == in2 && i > 0) ? in3 : ({ctype(dt)})i * in1 + in0", dt, None)],
+                      [np.asarray(start, dt), step, np.int64(n - 1), np.asarray(stop, dt)], (n,))[0]
     return run
 
 
