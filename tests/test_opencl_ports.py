@@ -222,3 +222,18 @@ def test_lin_space_and_check_numerics_on_the_device():
         np.testing.assert_allclose(s.run(checked, {x: [1.0, 2.0]}), np.log([1.0, 2.0]), rtol=1e-6)
         with pytest.raises(tf.errors.InvalidArgumentError, match="log of x : Tensor had Inf and NaN values"):
             s.run(checked, {x: [0.0, -1.0]})
+
+
+@needs_cl
+@pytest.mark.parametrize("strides,padding", [((1, 2, 2, 1), "SAME"), ((1, 1, 1, 1), "VALID")])
+def test_depthwise_conv_and_gradients_on_the_device(strides, padding):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 2)).astype(np.float32)
+
+    def build(a, f):
+        y = tf.nn.depthwise_conv2d(a, f, strides, padding)
+        return [y] + tf.gradients(tf.reduce_sum(y * y), [a, f])
+    got, want = run_both(build, [x, w])
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)

@@ -650,3 +650,4 @@ from . import segments  # noqa: E402,F401  (registers the segment, one-hot, rang
 from . import rows  # noqa: E402,F401  (registers the sparse variable updates)
 from . import adjoints  # noqa: E402,F401  (registers the adjoints of index maps)
 from . import selection  # noqa: E402,F401  (registers TopKV2, Where, InvertPermutation)
+from . import depthwise  # noqa: E402,F401  (registers the depthwise convolutions)
