@@ -172,7 +172,7 @@ def test_opencl_kernel_table_covers_the_training_families():
 
 NO_OPENCL_KERNEL = [
     "Assert", "Cholesky", "Einsum", "InitializedValue", "MatrixDeterminant",
-    "MatrixInverse", "MaxPoolGradGrad", "Multinomial", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "Qr",
+    "MatrixInverse", "Multinomial", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "Qr",
     "ReportUninitialized", "Svd", "Unique",
     # control flow: its bodies run as Python over NumPy values, on the CPU
     "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",

@@ -237,3 +237,20 @@ def test_depthwise_conv_and_gradients_on_the_device(strides, padding):
     got, want = run_both(build, [x, w])
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+
+
+@needs_cl
+def test_max_pool_second_order_gradient_on_the_device():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 5, 6, 3)).astype(np.float32)
+    r = rng.standard_normal((2, 5, 6, 3)).astype(np.float32)
+
+    def build(a, b):
+        y = tf.nn.max_pool(a, [1, 2, 3, 1], [1, 2, 2, 1], "SAME")
+        dx = tf.gradients(tf.reduce_sum(y * y), a)[0]  # MaxPoolGrad(a, y, 2y)
+        types = {op.type for op in tf.get_default_graph().get_operations()}
+        second = tf.gradients(tf.reduce_sum(dx * b), a)[0]  # through MaxPoolGradGrad
+        assert "MaxPoolGradGrad" in {op.type for op in tf.get_default_graph().get_operations()} - types
+        return [dx, second]
+    got, want = run_both(build, [x, r])
+    assert_same(got, want)

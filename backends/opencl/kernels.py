@@ -450,6 +450,33 @@ def _max_pool_grad(dev, op, state=None):
     return run
 
 
+@kernel("MaxPoolGradGrad")
+def _max_pool_grad_grad(dev, op, state=None):
+    """``gg`` gathered at each window's (first) maximum: the transpose of MaxPoolGrad's routing."""
+    if not _conv_ok(op):
+        return None
+    cache, kh, kw = mv.MapCache(16), *_pool_window(op)
+
+    def run(x, y, gg):
+        from .runtime import ctype
+
+        x, gg = dev.operand(x), dev.operand(gg)
+        m, out_shape, _, _ = _pool_map(dev, cache, x.shape, op)
+        win = mv.gather(dev, [x], m, (m.size // (kh * kw), kh * kw), fill=-np.inf)
+        arg = vocab.reduce(dev, win, (1,), "argmax", np.int64)
+        out = dev.empty(out_shape, gg.dtype)
+        t = ctype(gg.dtype)
+        src = (f"__kernel void pick(__global {t} *out, __global const {t} *g, __global const {ctype(m.dtype)} *map,"
+               f" __global const long *arg, const long k, const long n) {{\n"
+               f"  const long w = get_global_id(0); if (w < n) {{ const long j = map[w * k + arg[w]];"
+               f" out[w] = j > 0 ? g[j - 1] : ({t})0; }}\n}}\n")
+        if out.size:
+            dev.launch(dev.kernel(src, "pick"), out.size, out.data, gg.data, m.data, arg.data, np.int64(kh * kw),
+                       np.int64(out.size))
+        return out
+    return run
+
+
 @kernel("AvgPoolGrad")
 def _avg_pool_grad(dev, op, state=None):
     if not _conv_ok(op):
