@@ -254,3 +254,14 @@ def test_max_pool_second_order_gradient_on_the_device():
         return [dx, second]
     got, want = run_both(build, [x, r])
     assert_same(got, want)
+
+
+@needs_cl
+def test_candidate_samplers_and_accidental_hits_replay_the_cpu_on_the_device():
+    def build(true):
+        out = []
+        for sampler in (tf.nn.uniform_candidate_sampler, tf.nn.log_uniform_candidate_sampler):
+            out += list(sampler(true, 2, 6, True, 10, seed=3))
+        return out + list(tf.nn.compute_accidental_hits(true, out[0], num_true=2))
+    got, want = run_both(build, [np.array([[1, 2], [0, 7], [4, 4]], np.int64)])
+    assert_same(got, want)  # the same seeded stream on both devices

@@ -664,13 +664,20 @@ def _apply(dev, op, state=None):
 
 
 # ---- random numbers: drawn on the host from the op's generator (the CPU's stream), then copied ----
-@kernel("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "RandomShuffle")
+# The candidate samplers draw as the random ops; ComputeAccidentalHits compares class ids (indices only:
+# its inputs are read back, its outputs, a data-dependent number of hits, copied to the device).
+@kernel("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "RandomShuffle",
+        "UniformCandidateSampler", "LogUniformCandidateSampler", "ComputeAccidentalHits")
 def _random(dev, op, state=None):
     opdef = OP_DEFS[op.type]
     kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
     kwargs.update(opdef.bind(op, state) if opdef.bind and state is not None else {})
     host = functools.partial(opdef.kernel, np, **kwargs)
-    return lambda *xs: dev.from_host(host(*[_host(x) for x in xs]))
+
+    def run(*xs):
+        out = host(*[_host(x) for x in xs])
+        return [dev.from_host(o) for o in out] if isinstance(out, (list, tuple)) else dev.from_host(out)
+    return run
 
 
 from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
