@@ -13,7 +13,7 @@ import numpy as np
 
 from . import movement as mv
 from . import vocab
-from .kernels import _conv_ok, _host, kernel
+from .kernels import _host, conv_kernel
 
 
 def _channel_patches(dev, cache, shape, kh, kw, op, want_inverse=False):
@@ -41,12 +41,8 @@ def _dy_cm(dev, dy, c):
     return vocab.transpose(dev, dy.reshape(n * ho * wo, c, cm // c), [1, 0, 2])
 
 
-@kernel("DepthwiseConv2dNative")
-def _depthwise(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("DepthwiseConv2dNative")
+def _depthwise(dev, op, cache):
     def run(x, f):
         x, f = dev.operand(x), dev.operand(f)
         kh, kw, c, mult = f.shape
@@ -56,12 +52,8 @@ def _depthwise(dev, op, state=None):
     return run
 
 
-@kernel("DepthwiseConv2dNativeBackpropFilter")
-def _depthwise_filter(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("DepthwiseConv2dNativeBackpropFilter")
+def _depthwise_filter(dev, op, cache):
     def run(x, sizes, dy):
         x, dy = dev.operand(x), dev.operand(dy)
         kh, kw, c, mult = (int(d) for d in _host(sizes))
@@ -71,12 +63,8 @@ def _depthwise_filter(dev, op, state=None):
     return run
 
 
-@kernel("DepthwiseConv2dNativeBackpropInput")
-def _depthwise_input(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("DepthwiseConv2dNativeBackpropInput")
+def _depthwise_input(dev, op, cache):
     def run(sizes, f, dy):
         f, dy = dev.operand(f), dev.operand(dy)
         shape = tuple(int(d) for d in _host(sizes))

@@ -333,6 +333,15 @@ def _conv_ok(op):
     return op.attrs.get("data_format", "NHWC") in ("NHWC", b"NHWC") and op.attrs.get("padding") in ("SAME", "VALID")
 
 
+def conv_kernel(*types):
+    """Register ``make(dev, op, cache) -> run`` for NHWC SAME/VALID convolutions (``cache``: its maps)."""
+    def deco(make):
+        def factory(dev, op, state=None):
+            return make(dev, op, mv.MapCache(16)) if _conv_ok(op) else None
+        return kernel(*types)(factory)
+    return deco
+
+
 def _patches(dev, cache, x, kh, kw, op, want_inverse=False):
     strides, dil = op.attrs["strides"], op.attrs.get("dilations", (1, 1, 1, 1))
     key = (tuple(x.shape), kh, kw, want_inverse)
@@ -350,12 +359,8 @@ def _im2col(dev, cache, x, kh, kw, op):
     return mv.gather(dev, [x], m, (n * ho * wo, kh * kw * c)), (n, ho, wo)
 
 
-@kernel("Conv2D")
-def _conv2d(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2D")
+def _conv2d(dev, op, cache):
     def run(x, f):
         x, f = dev.operand(x), dev.operand(f)
         kh, kw, c, o = f.shape
@@ -364,12 +369,8 @@ def _conv2d(dev, op, state=None):
     return run
 
 
-@kernel("Conv2DBackpropFilter")
-def _conv2d_filter(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2DBackpropFilter")
+def _conv2d_filter(dev, op, cache):
     def run(x, sizes, dy):
         x, dy = dev.operand(x), dev.operand(dy)
         kh, kw, c, o = (int(d) for d in _host(sizes))
@@ -378,12 +379,8 @@ def _conv2d_filter(dev, op, state=None):
     return run
 
 
-@kernel("Conv2DBackpropInput")
-def _conv2d_input(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2DBackpropInput")
+def _conv2d_input(dev, op, cache):
     def run(sizes, f, dy):
         f, dy = dev.operand(f), dev.operand(dy)
         shape = tuple(int(d) for d in _host(sizes))
