@@ -40,12 +40,14 @@ FLOAT_EXPR = {
     "FloorDiv": "floor({0} / {1})", "FloorMod": "({0} - floor({0} / {1}) * {1})",
     "IsNan": "isnan({0})", "IsInf": "isinf({0})", "IsFinite": "isfinite({0})",
     "Abs": "fabs({0})",
+    "TruncateDiv": "trunc({0} / {1})", "TruncateMod": "fmod({0}, {1})",
 }
 # integer variants of rows whose float form does not apply
 INT_EXPR = {
     "Sign": "({T})(({0} > 0) - ({0} < 0))", "Round": "{0}", "Floor": "{0}", "Ceil": "{0}",
     "FloorDiv": "({0} / {1} - (({0} % {1} != 0) && (({0} < 0) != ({1} < 0))))",
     "FloorMod": "((({0} % {1}) != 0 && ((({0} % {1}) < 0) != ({1} < 0))) ? ({0} % {1}) + {1} : ({0} % {1}))",
+    "TruncateDiv": "{0} / {1}", "TruncateMod": "{0} % {1}",  # C's integer division truncates
 }
 
 

@@ -60,15 +60,33 @@ def _elementwise(dev, op, state=None):
 
     text = expr.format(*[f"in{k}" for k in range(len(op.inputs))], T=ctype(outs[0]))
     dtype = outs[0]
+    int_division = op.type in _INT_DIVISIONS and np.dtype(in_dts[1]).kind in "iu"
 
     def run(*xs):
         xs = [x if isinstance(x, (np.ndarray, np.generic, int, float)) and np.ndim(x) == 0 else dev.operand(x)
               for x in xs]  # host scalars are passed by value
+        if int_division:
+            _check_divisor(dev, xs[1])
         if op.type == "Select" and np.ndim(xs[0]) == 1 and np.ndim(xs[1]) > 1:  # TF1: a vector picks rows
             xs[0] = xs[0].reshape((-1,) + (1,) * (np.ndim(xs[1]) - 1))
         shape = np.broadcast_shapes(*[tuple(np.shape(x)) for x in xs])
         return ew.run(dev, [], [(text, dtype, None)], xs, shape)[0]
     return run
+
+
+_INT_DIVISIONS = ("FloorDiv", "FloorMod", "TruncateDiv", "TruncateMod")
+
+
+def _check_divisor(dev, y):
+    """TF's InvalidArgumentError for an integer division by zero (C's would be undefined): one device
+    reduction, one boolean read back."""
+    if isinstance(y, (np.ndarray, np.generic, int, float)):
+        zero = not np.all(y)
+    else:
+        is_zero, = ew.run(dev, [], [("in0 == 0", bool, None)], [y], y.shape)
+        zero = y.size > 0 and bool(vocab.reduce(dev, is_zero, None, "any").get())
+    if zero:
+        raise errors.InvalidArgumentError(None, None, "Integer division by zero")
 
 
 for _t in set(cexpr.EXPR) | set(cexpr.FLOAT_EXPR) | {"AddN"}:
@@ -118,18 +136,34 @@ _KIND = {"Sum": "sum", "Max": "max", "Min": "min", "Prod": "prod", "All": "all",
 
 @kernel(*_KIND)
 def _reduction(dev, op, state=None):
-    kind, axis, keep = _KIND[op.type], op.attrs["axis"], op.attrs["keepdims"]
+    axis, keep = op.attrs["axis"], op.attrs["keepdims"]
     out_dt = _np(op.outputs[0].dtype)
     if np.dtype(out_dt).kind not in "biuf":
         return None
 
-    def run(x):
+    return lambda x: _reduce(dev, dev.operand(x), op.type, axis, keep, out_dt)
+
+
+def _reduce(dev, x, op_type, axis, keep, out_dt):
+    s = vocab.reduce(dev, x, axis, _KIND[op_type], out_dt, keep)
+    if op_type == "Mean":
+        count = max(x.size // max(s.size, 1), 1) if x.size else 0
+        s = ew.run(dev, [], [("in0 / in1", out_dt, None)], [s, np.asarray(count, out_dt)], s.shape)[0]
+    return s
+
+
+@kernel("ReduceAxes")
+def _reduce_axes(dev, op, state=None):
+    """A reduction over axes computed at run time (a host value, as TF keeps it in host memory)."""
+    from dataflow.ops.reduction import _computed_axes
+
+    fn, keep, out_dt = op.attrs["fn"], op.attrs["keepdims"], _np(op.outputs[0].dtype)
+    if fn not in _KIND or np.dtype(out_dt).kind not in "biuf":
+        return None
+
+    def run(x, axis):
         x = dev.operand(x)
-        s = vocab.reduce(dev, x, axis, kind, out_dt, keep)
-        if op.type == "Mean":
-            count = max(x.size // max(s.size, 1), 1) if x.size else 0
-            s = ew.run(dev, [], [("in0 / in1", out_dt, None)], [s, np.asarray(count, out_dt)], s.shape)[0]
-        return s
+        return _reduce(dev, x, fn, _computed_axes(np, np.empty(x.shape, np.int8), _host(axis)), keep, out_dt)
     return run
 
 
@@ -233,7 +267,9 @@ def _fill(dev, op, state=None):
 # the data inputs of each index-map op (the others are host values: begin, paddings, axis ...)
 _MAPPED = {"Transpose": 1, "Slice": 1, "StridedSlice": 1, "ReverseV2": 1, "Tile": 1, "Pad": 1, "PadV2": 1,
            "MirrorPad": 1, "Split": 1, "SplitV": 1, "Unpack": 1, "BroadcastTo": 1, "Pack": None,
-           "ConcatV2": None}
+           "ConcatV2": None,
+           # their maps depend on index VALUES (read on the host, as the segment ids: backends/opencl/segments.py)
+           "GatherNd": 1, "ReverseSequence": 1}
 
 
 @kernel(*_MAPPED)
@@ -297,6 +333,15 @@ def _conv_ok(op):
     return op.attrs.get("data_format", "NHWC") in ("NHWC", b"NHWC") and op.attrs.get("padding") in ("SAME", "VALID")
 
 
+def conv_kernel(*types):
+    """Register ``make(dev, op, cache) -> run`` for NHWC SAME/VALID convolutions (``cache``: its maps)."""
+    def deco(make):
+        def factory(dev, op, state=None):
+            return make(dev, op, mv.MapCache(16)) if _conv_ok(op) else None
+        return kernel(*types)(factory)
+    return deco
+
+
 def _patches(dev, cache, x, kh, kw, op, want_inverse=False):
     strides, dil = op.attrs["strides"], op.attrs.get("dilations", (1, 1, 1, 1))
     key = (tuple(x.shape), kh, kw, want_inverse)
@@ -314,12 +359,8 @@ def _im2col(dev, cache, x, kh, kw, op):
     return mv.gather(dev, [x], m, (n * ho * wo, kh * kw * c)), (n, ho, wo)
 
 
-@kernel("Conv2D")
-def _conv2d(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2D")
+def _conv2d(dev, op, cache):
     def run(x, f):
         x, f = dev.operand(x), dev.operand(f)
         kh, kw, c, o = f.shape
@@ -328,12 +369,8 @@ def _conv2d(dev, op, state=None):
     return run
 
 
-@kernel("Conv2DBackpropFilter")
-def _conv2d_filter(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2DBackpropFilter")
+def _conv2d_filter(dev, op, cache):
     def run(x, sizes, dy):
         x, dy = dev.operand(x), dev.operand(dy)
         kh, kw, c, o = (int(d) for d in _host(sizes))
@@ -342,12 +379,8 @@ def _conv2d_filter(dev, op, state=None):
     return run
 
 
-@kernel("Conv2DBackpropInput")
-def _conv2d_input(dev, op, state=None):
-    if not _conv_ok(op):
-        return None
-    cache = mv.MapCache(16)
-
+@conv_kernel("Conv2DBackpropInput")
+def _conv2d_input(dev, op, cache):
     def run(sizes, f, dy):
         f, dy = dev.operand(f), dev.operand(dy)
         shape = tuple(int(d) for d in _host(sizes))
@@ -414,6 +447,33 @@ def _max_pool_grad(dev, op, state=None):
     return run
 
 
+@kernel("MaxPoolGradGrad")
+def _max_pool_grad_grad(dev, op, state=None):
+    """``gg`` gathered at each window's (first) maximum: the transpose of MaxPoolGrad's routing."""
+    if not _conv_ok(op):
+        return None
+    cache, kh, kw = mv.MapCache(16), *_pool_window(op)
+
+    def run(x, y, gg):
+        from .runtime import ctype
+
+        x, gg = dev.operand(x), dev.operand(gg)
+        m, out_shape, _, _ = _pool_map(dev, cache, x.shape, op)
+        win = mv.gather(dev, [x], m, (m.size // (kh * kw), kh * kw), fill=-np.inf)
+        arg = vocab.reduce(dev, win, (1,), "argmax", np.int64)
+        out = dev.empty(out_shape, gg.dtype)
+        t = ctype(gg.dtype)
+        src = (f"__kernel void pick(__global {t} *out, __global const {t} *g, __global const {ctype(m.dtype)} *map,"
+               f" __global const long *arg, const long k, const long n) {{\n"
+               f"  const long w = get_global_id(0); if (w < n) {{ const long j = map[w * k + arg[w]];"
+               f" out[w] = j > 0 ? g[j - 1] : ({t})0; }}\n}}\n")
+        if out.size:
+            dev.launch(dev.kernel(src, "pick"), out.size, out.data, gg.data, m.data, arg.data, np.int64(kh * kw),
+                       np.int64(out.size))
+        return out
+    return run
+
+
 @kernel("AvgPoolGrad")
 def _avg_pool_grad(dev, op, state=None):
     if not _conv_ok(op):
@@ -466,6 +526,19 @@ def _sparse_xent(dev, op, state=None):
         onehot, = ew.run(dev, [], [("in0 == in1", x.dtype, None)], [labels.reshape(-1, 1), cols], x.shape)
         return _xent(dev, x, onehot)
     return run
+
+
+@kernel("CheckNumerics")
+def _check_numerics(dev, op, state=None):
+    ref = functools.partial(OP_DEFS["CheckNumerics"].kernel, np, message=op.attrs["message"])
+
+    def run(x):
+        x = dev.operand(x)
+        bad, = ew.run(dev, [], [("!isfinite(in0)", bool, None)], [x], x.shape)
+        if x.size and bool(vocab.reduce(dev, bad, None, "any").get()):
+            ref(x.get())  # raises TF's message (NaN, Inf or both)
+        return x
+    return run if np.dtype(_np(op.inputs[0].dtype)).kind == "f" else None
 
 
 @kernel("CheckLabelRange")
@@ -529,7 +602,37 @@ _UPDATES = {
     "ApplyRMSProp": (["var", "ms", "mom"], [
         "ms = ms + (grad * grad - ms) * ((T)1 - rho);",
         "mom = mom * momentum + lr * grad / sqrt(ms + epsilon);", "var = var - mom;"]),
+    "ApplyCenteredRMSProp": (["var", "mg", "ms", "mom"], [
+        "ms = ms + (grad * grad - ms) * ((T)1 - rho);", "mg = mg + (grad - mg) * ((T)1 - rho);",
+        "mom = mom * momentum + grad / sqrt(ms - mg * mg + epsilon) * lr;", "var = var - mom;"]),
+    "ApplyAdadelta": (["var", "accum", "accum_update"], [
+        "accum = accum * rho + grad * grad * ((T)1 - rho);",
+        "const T update = sqrt(accum_update + epsilon) / sqrt(accum + epsilon) * grad;",
+        "accum_update = accum_update * rho + update * update * ((T)1 - rho);", "var = var - update * lr;"]),
+    "ApplyAdagradDA": (["var", "gradient_accumulator", "gradient_squared_accumulator"], [
+        "gradient_accumulator = gradient_accumulator + grad;",
+        "gradient_squared_accumulator = gradient_squared_accumulator + grad * grad;",
+        "const T g = gradient_accumulator, excess = fabs(g) - global_step * l1;",
+        "const T num = l1 > 0 ? (excess > 0 ? excess : (T)0) * (T)((g > 0) - (g < 0)) * -lr : g * -lr;",
+        "var = num / (sqrt(gradient_squared_accumulator) + l2 * (global_step * lr));"]),
+    # lr_power == -0.5 (the default) takes square roots rather than powers, as TF does
+    "ApplyFtrl": (["var", "accum", "linear"], [
+        "const T p_old = lr_power == (T)-0.5 ? sqrt(accum) : pow(accum, -lr_power);",
+        "accum = accum + grad * grad;",
+        "const T p_new = lr_power == (T)-0.5 ? sqrt(accum) : pow(accum, -lr_power);",
+        "linear = linear + ((p_old - p_new) / lr * var SHRINK + grad);",
+        "var = fabs(linear) > l1 ? ((T)((linear > 0) - (linear < 0)) * l1 - linear) / (p_new / lr + (T)2 * l2)"
+        " : (T)0;"]),
 }
+_UPDATES["ApplyFtrlV2"] = (_UPDATES["ApplyFtrl"][0], [line.replace("SHRINK", "+ var * ((T)2 * l2_shrinkage)")
+                                                      for line in _UPDATES["ApplyFtrl"][1]])
+_UPDATES["ApplyFtrl"] = (_UPDATES["ApplyFtrl"][0], [line.replace("SHRINK", "") for line in _UPDATES["ApplyFtrl"][1]])
+
+
+def update_code(lines, t: str, op) -> str:
+    """C statements of an update row for the C type ``t`` and the op's ``use_nesterov``."""
+    code = "\n".join(lines).replace("(T)", f"({t})").replace("const T ", f"const {t} ")
+    return code.replace("NESTEROV", "1" if op.attrs.get("use_nesterov", False) else "0")
 
 
 @kernel(*_UPDATES)
@@ -544,8 +647,7 @@ def _apply(dev, op, state=None):
         return None
     t = ctype(dt)
     decl = [f"{t} {name} = in{k};" for k, name in enumerate(names)]
-    code = "\n".join(decl + body).replace("(T)", f"({t})").replace("const T ", f"const {t} ")
-    code = code.replace("NESTEROV", "1" if op.attrs.get("use_nesterov", False) else "0")
+    code = update_code(decl + body, t, op)
     n_refs = len(outs)
 
     def run(*args):
@@ -559,10 +661,24 @@ def _apply(dev, op, state=None):
 
 
 # ---- random numbers: drawn on the host from the op's generator (the CPU's stream), then copied ----
-@kernel("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "RandomShuffle")
+# The candidate samplers draw as the random ops; ComputeAccidentalHits compares class ids (indices only:
+# its inputs are read back, its outputs, a data-dependent number of hits, copied to the device).
+@kernel("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "RandomShuffle",
+        "UniformCandidateSampler", "LogUniformCandidateSampler", "ComputeAccidentalHits")
 def _random(dev, op, state=None):
     opdef = OP_DEFS[op.type]
     kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
     kwargs.update(opdef.bind(op, state) if opdef.bind and state is not None else {})
     host = functools.partial(opdef.kernel, np, **kwargs)
-    return lambda *xs: dev.from_host(host(*[_host(x) for x in xs]))
+
+    def run(*xs):
+        out = host(*[_host(x) for x in xs])
+        return [dev.from_host(o) for o in out] if isinstance(out, (list, tuple)) else dev.from_host(out)
+    return run
+
+
+from . import segments  # noqa: E402,F401  (registers the segment, one-hot, range and scan kernels)
+from . import rows  # noqa: E402,F401  (registers the sparse variable updates)
+from . import adjoints  # noqa: E402,F401  (registers the adjoints of index maps)
+from . import selection  # noqa: E402,F401  (registers TopKV2, Where, InvertPermutation)
+from . import depthwise  # noqa: E402,F401  (registers the depthwise convolutions)

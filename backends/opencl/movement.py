@@ -171,3 +171,36 @@ def patch_map(x_shape, kh, kw, strides, dilations, padding, depthwise_c=None):
     idx = ((b * h + y) * w + xx) * c + ch + 1
     ok = oky[None, :, None, :, None, None] & okx[None, None, :, None, :, None]
     return np.where(ok, idx, 0), (n, ho, wo, c)
+
+
+@lru_cache(maxsize=64)
+def _segment_source(dtype: str, it: str, kind: str) -> str:
+    from backends.cexpr import EXPR
+
+    t, i = ctype(dtype), ctype(it)
+    step = {"sum": "acc + v", "max": EXPR["Maximum"].format("acc", "v"),
+            "min": EXPR["Minimum"].format("acc", "v")}[kind]
+    return f"""
+__kernel void seg(__global {t} *out, __global const {t} *x, __global const {i} *order,
+                  __global const {i} *starts, const {t} empty, const long inner, const long n) {{
+    const long e = get_global_id(0); if (e < n) {{
+        const long s = e / inner, j = e % inner, lo = starts[s], hi = starts[s + 1];
+        {t} acc = lo < hi ? x[order[lo] * inner + j] : empty;
+        for (long q = lo + 1; q < hi; q++) {{ const {t} v = x[order[q] * inner + j]; acc = {step}; }}
+        out[e] = acc;
+    }}
+}}
+"""
+
+
+def segment_reduce(dev, x, order, starts, shape, inner: int, kind: str, empty=0):
+    """``out[s, j] = kind-reduction of x[r, j]`` over the rows ``r = order[starts[s]:starts[s+1]]`` (in that
+    order), ``empty`` where a segment has no rows; ``x`` is read as ``[rows, inner]``, ``kind`` is sum, max
+    or min (NaN propagates, as NumPy's)."""
+    out = dev.empty(shape, x.dtype)
+    if out.size == 0:
+        return out
+    kern = dev.kernel(_segment_source(x.dtype.name, order.dtype.name, kind), "seg")
+    dev.launch(kern, out.size, out.data, x.data if x.size else order.data, order.data, starts.data,
+               np.asarray(empty).astype(x.dtype)[()], np.int64(inner), np.int64(out.size))
+    return out

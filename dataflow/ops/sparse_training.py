@@ -17,14 +17,18 @@ from ..framework.registry import OpDef, register
 from .training import _owned
 
 
+def check_rows(indices, n: int, slot) -> None:
+    """TF's InvalidArgumentError when an index (host array) is outside ``[0, n)``, the rows of ``slot``."""
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        bad = int(indices[(indices < 0) | (indices >= n)][0])
+        raise errors.InvalidArgumentError(None, None, f"indices[{bad}] is not in [0, {n}) (variable {slot.name})")
+
+
 def _checked(xp, slot, indices):
     """The array to write the rows into (the slot's own when owned, else a copy) and the indices."""
     out = _owned(xp, slot)  # before any local reference to the array (it would count)
     w = slot.read()
-    n = w.shape[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= n):
-        bad = int(indices[(indices < 0) | (indices >= n)][0])
-        raise errors.InvalidArgumentError(None, None, f"indices[{bad}] is not in [0, {n}) (variable {slot.name})")
+    check_rows(indices, w.shape[0], slot)
     return (w.copy() if out is None else out), indices
 
 
