@@ -1,6 +1,6 @@
 """Distributed sessions on a local cluster of real processes: per-step overhead and MLP tower throughput.
 
-Run: python bench/distributed.py [--steps N]
+Run: python bench/dist_overhead.py [--steps N]
 Starts ``dask scheduler`` and named ``dask worker`` processes on 127.0.0.1 (``dataflow.cluster.
 ProcessCluster``: ps-0, worker-0, worker-1, one thread each) and prints:
 
