@@ -259,3 +259,38 @@ def test_memory_fraction_caps_cupys_pool_and_an_oversized_allocation_is_resource
             assert pool.get_limit() == int(total * 0.01)
     finally:
         pool.set_limit(size=0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_cluster_worker_with_the_gpu_resource_trains_on_its_gpu():
+    """``dask worker --resources GPU=1``: ops on /job:worker/task:0/device:GPU:0 run there on CUDA (no soft
+    placement), the variable lives on that worker, and training equals the local run."""
+    import os
+
+    from dataflow.cluster import ProcessCluster
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {"PYTHONPATH": os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                                     if p])}
+    rng = np.random.default_rng(9)
+    xs, ys = rng.standard_normal((64, 5)).astype(np.float32), rng.standard_normal((64, 1)).astype(np.float32)
+
+    def train(target, device):
+        with tf.Graph().as_default():
+            with tf.device(device):
+                w = tf.Variable(np.ones((5, 1), np.float32), name="w")
+                loss = tf.reduce_mean(tf.square(tf.matmul(tf.constant(xs), w) - ys))
+                step = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+            cfg = tf.ConfigProto(operation_timeout_in_ms=60000, log_device_placement=False)
+            with tf.Session(target, config=cfg) as sess:
+                sess.run(tf.global_variables_initializer())
+                for _ in range(5):
+                    sess.run(step)
+                return sess.run([w, loss])
+
+    with ProcessCluster(worker=1, env=env, gpus={"worker-0": 1}) as c:
+        got = train(c.target, "/job:worker/task:0/device:GPU:0")
+    want = train("", "/cpu:0")
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5)
