@@ -171,9 +171,7 @@ def test_opencl_kernel_table_covers_the_training_families():
 
 
 NO_OPENCL_KERNEL = [
-    "Assert", "Cholesky", "InitializedValue", "MatrixDeterminant",
-    "MatrixInverse", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "Qr",
-    "ReportUninitialized", "Svd",
+    "Assert", "InitializedValue", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "ReportUninitialized",
     # control flow: its bodies run as Python over NumPy values, on the CPU
     "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",
     "TensorArrayPutRow", "TensorArrayRead", "TensorArraySize", "TensorArrayStack", "TensorArrayUnstack",

@@ -685,3 +685,4 @@ from . import depthwise  # noqa: E402,F401  (registers the depthwise convolution
 from . import einsum  # noqa: E402,F401  (registers Einsum)
 from . import sampling  # noqa: E402,F401  (registers Multinomial)
 from . import sorting  # noqa: E402,F401  (registers Unique)
+from . import linalg  # noqa: E402,F401  (registers Cholesky, MatrixInverse, MatrixDeterminant, Qr, Svd)
