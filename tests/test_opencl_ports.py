@@ -341,3 +341,105 @@ def test_unique_on_the_device_first_occurrence_order(dtype, out_idx):
             np.testing.assert_array_equal(p, q)
             np.testing.assert_array_equal(np.signbit(p), np.signbit(q))  # -0.0 first: -0.0 kept
         np.testing.assert_array_equal(got[0][got[1]], x)  # x == y[idx]
+
+
+# ---- decompositions: one work-group per matrix ------------------------------------------------
+def _tol(dtype):
+    return dict(rtol=1e-9, atol=1e-9) if dtype == np.float64 else dict(rtol=2e-3, atol=2e-4)
+
+
+def _on_device(build, feeds):
+    """``build(*placeholders)`` run on the OpenCL device alone (no soft placement)."""
+    return run_both(build, feeds)[0]
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cholesky_inverse_determinant_on_the_device_vs_numpy(dtype):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((4, 64, 64)).astype(dtype)
+    spd = a @ np.swapaxes(a, -1, -2) + 64 * np.eye(64, dtype=dtype)
+    small = rng.standard_normal((3, 5, 5)).astype(dtype) + 2 * np.eye(5, dtype=dtype)
+
+    def build(s, x, y):
+        return [tf.cholesky(s), tf.matrix_inverse(x), tf.matrix_inverse(x, adjoint=True), tf.matrix_determinant(y),
+                tf.matrix_inverse(y)]
+    chol, inv, inv_adj, det, inv_small = _on_device(build, [spd, a, small])
+    np.testing.assert_allclose(chol, np.linalg.cholesky(spd), **_tol(dtype))
+    np.testing.assert_allclose(inv @ a, np.broadcast_to(np.eye(64), a.shape), atol=1e-3 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(inv, np.linalg.inv(a), rtol=5e-2 if dtype == np.float32 else 1e-7, atol=1e-3)
+    np.testing.assert_allclose(inv_adj, np.linalg.inv(np.swapaxes(a, -1, -2)), rtol=5e-2 if dtype == np.float32
+                               else 1e-7, atol=1e-3)
+    np.testing.assert_allclose(det, np.linalg.det(small), rtol=1e-4 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(inv_small, np.linalg.inv(small), **_tol(dtype))
+    assert chol.dtype == det.dtype == dtype and not np.triu(chol, 1).any()
+
+
+@needs_cl
+def test_singular_and_not_positive_definite_are_tfs_semantics_on_the_device():
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        x = tf.placeholder(tf.float64, None)
+        det, inv, chol = tf.matrix_determinant(x), tf.matrix_inverse(x), tf.cholesky(x)
+    singular = np.array([[[1.0, 2.0], [2.0, 4.0]], [[2.0, 0.0], [0.0, 3.0]]])
+    with tf.Session(graph=g) as s:
+        np.testing.assert_allclose(s.run(det, {x: singular}), [0.0, 6.0])  # singular: 0, as the CPU kernel
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Input is not invertible"):
+            s.run(inv, {x: singular})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Cholesky decomposition was not successful"):
+            s.run(chol, {x: np.array([[1.0, 2.0], [2.0, 1.0]])})
+        np.testing.assert_allclose(s.run(det, {x: np.zeros((0, 3, 3))}), np.zeros(0))
+        assert s.run(det, {x: np.zeros((2, 0, 0))}).tolist() == [1.0, 1.0]  # NumPy's empty determinant
+
+
+@needs_cl
+def test_cholesky_and_inverse_gradients_on_the_device():
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((3, 6, 6))
+
+    def build(x):
+        spd = tf.matmul(x, x, adjoint_b=True) + 6 * tf.eye(6, dtype=tf.float64)
+        loss = tf.reduce_sum(tf.cholesky(spd) ** 2) + tf.reduce_sum(tf.matrix_inverse(spd)) + \
+            tf.reduce_sum(tf.matrix_determinant(x + 3 * tf.eye(6, dtype=tf.float64)))
+        return tf.gradients(loss, x)
+    got, want = run_both(build, [a])
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-8, atol=1e-9)
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 64, 64), (2, 40, 7), (7, 3)])
+def test_qr_and_svd_on_the_device_vs_numpy(dtype, shape):
+    from dataflow.ops.linalg_qr import qr
+
+    a = np.random.default_rng(11).standard_normal(shape).astype(dtype)
+    tol = _tol(dtype)
+
+    def build(x):
+        return list(qr(x)) + list(qr(x, full_matrices=True)) + list(tf.svd(x)) + list(tf.svd(x, full_matrices=True)) + \
+            [tf.svd(tf.matrix_transpose(x), compute_uv=False)]
+    q, r, qf, rf, s, u, v, sf, uf, vf, s_wide = _on_device(build, [a])
+    for got, want in zip([q, r, qf, rf], list(np.linalg.qr(a)) + list(np.linalg.qr(a, mode="complete"))):
+        np.testing.assert_allclose(got, want, **tol)  # Householder with LAPACK's signs: NumPy's q and r
+    s0 = np.linalg.svd(a, compute_uv=False)
+    k = min(shape[-2:])
+    for sv, uu, vv in ((s, u, v), (sf, uf, vf)):
+        np.testing.assert_allclose(sv, s0, **tol)
+        np.testing.assert_allclose((uu[..., :k] * sv[..., None, :]) @ np.swapaxes(vv[..., :k], -1, -2), a, **tol)
+        for m in (uu, vv):  # orthonormal columns (square when full_matrices)
+            np.testing.assert_allclose(np.swapaxes(m, -1, -2) @ m, np.broadcast_to(np.eye(m.shape[-1]),
+                                       m.shape[:-2] + (m.shape[-1],) * 2), atol=1e-4 if dtype == np.float32 else 1e-10)
+    assert uf.shape[-2:] == (shape[-2],) * 2 and vf.shape[-2:] == (shape[-1],) * 2
+    np.testing.assert_allclose(s_wide, s0, **tol)
+
+
+@needs_cl
+def test_svd_of_rank_deficient_matrices_on_the_device():
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((2, 9, 2)) @ rng.standard_normal((2, 2, 5))  # rank 2 of 5 columns
+    s, u, v = _on_device(lambda x: list(tf.svd(x)), [a])
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-10)
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(5), (2, 5, 5)), atol=1e-10)
+    np.testing.assert_allclose((u * s[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=1e-10)
+    zero = _on_device(lambda x: list(tf.svd(x, full_matrices=True)), [np.zeros((4, 3))])
+    assert not zero[0].any() and np.allclose(zero[1].T @ zero[1], np.eye(4)) and np.allclose(zero[2].T @ zero[2], np.eye(3))
