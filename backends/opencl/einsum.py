@@ -20,7 +20,7 @@ vocabulary of ``vocab.py``:
 5. the last result is summed over what the output lacks, transposed to the output's order and reshaped
    (labels of size 1 dropped in step 3 come back as axes of size 1).
 
-Floating dtypes only (the GEMM's); integer einsums run on the CPU under soft placement.
+float32 and float64 only (the GEMM's); other einsums run on the CPU under soft placement.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def einsum(dev, equation, xs):
 
 @kernel("Einsum")
 def _einsum(dev, op, state=None):
-    if np.dtype(_np(op.outputs[0].dtype)).kind != "f":
+    if np.dtype(_np(op.outputs[0].dtype)) not in (np.float32, np.float64):
         return None
     equation = op.attrs["equation"]
     return lambda *xs: einsum(dev, equation, [dev.operand(x) for x in xs])
