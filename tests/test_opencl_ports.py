@@ -106,8 +106,7 @@ def test_sparse_optimizer_steps_on_the_device_match_tensorflow(key):
 
     types = {op.type for op in g.get_operations()}
     assert types & {"SparseApplyMomentum", "SparseApplyAdagrad", "ScatterSub", "ScatterAdd"}, types
-    # soft placement: Unique (the optimizers' duplicate-index sum) has no OpenCL kernel
-    with tf.Session(graph=g, config=tf.ConfigProto(allow_soft_placement=True)) as s:
+    with tf.Session(graph=g) as s:  # no soft placement: Unique (the duplicate-index sum) runs there too
         s.run(tf.variables_initializer(g.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)))
         for _ in range(3):
             s.run(step)
@@ -267,3 +266,182 @@ def test_candidate_samplers_and_accidental_hits_replay_the_cpu_on_the_device():
         return out + list(tf.nn.compute_accidental_hits(true, out[0], num_true=2))
     got, want = run_both(build, [np.array([[1, 2], [0, 7], [4, 4]], np.int64)])
     assert_same(got, want)  # the same seeded stream on both devices
+
+
+# ---- Einsum, Multinomial, Unique (issue 11: the last ops without OpenCL kernels) ----------------
+EINSUMS = [("bhqd,bhkd->bhqk", [(2, 4, 64, 16), (2, 4, 64, 16)]), ("bij,jk->bik", [(8, 64, 64), (64, 64)]),
+           ("ij,kj->ik", [(1, 5), (3, 5)]), ("ii,i->", [(6, 6), (6,)]), ("ijk,ikl,jl->k", [(2, 3, 4), (2, 4, 5), (3, 5)]),
+           ("a,b,c->abc", [(2,), (3,), (4,)]), ("ab,ab,ab->b", [(2, 3), (2, 3), (1, 3)]),
+           ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]), ("iij->ji", [(3, 3, 2)]), ("ij,jk->ik", [(0, 3), (3, 2)])]
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_einsum_on_the_device_vs_numpy(dtype):
+    rng = np.random.default_rng(6)
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for eq, shapes in EINSUMS:
+        xs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        got, want = run_both(lambda *ph: [tf.einsum(eq, *ph)], xs)
+        assert got[0].shape == want[0].shape == np.einsum(eq, *xs).shape, eq
+        np.testing.assert_allclose(got[0], np.einsum(eq, *xs), err_msg=eq, **tol)
+
+
+@needs_cl
+def test_einsum_gradient_on_the_device():
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((5, 4))
+
+    def build(x, y):
+        z = tf.einsum("bij,jk->bik", x, y) + tf.einsum("bii->bi", x[:, :, :4])[..., None]
+        return tf.gradients(tf.reduce_sum(z * z), [x, y])
+    got, want = run_both(build, [a, b])
+    for p, q in zip(got, want):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-10)
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multinomial_on_the_device_replays_the_cpu_stream(dtype):
+    probs = np.array([[0.1, 0.2, 0.7, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 1.0, 0.0]])
+    with np.errstate(divide="ignore"):
+        logits = np.log(probs).astype(dtype) + np.array([[0], [5], [-3]], dtype)  # shifts change nothing
+
+    def build(x, n):
+        return [tf.multinomial(x, 20000, seed=3), tf.random.categorical(x, n, dtype=tf.int32, seed=4)]
+    got, want = run_both(build, [logits, np.array(7, np.int32)])
+    assert_same(got, want)  # the same seeded stream, the same inverse-CDF picks
+    freq = np.stack([np.bincount(row, minlength=4) / 20000 for row in got[0]])
+    np.testing.assert_allclose(freq, probs, atol=0.015)  # ~4 standard errors
+    assert not got[0][0][got[0][0] == 3].size and (got[0][2] == 2).all()  # probability 0 is never drawn
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        x = tf.placeholder(tf.float32, None)
+        draws = tf.multinomial(x, 3, seed=1)
+    with tf.Session(graph=g) as s:
+        first, second = s.run(draws, {x: np.zeros((2, 50), np.float32)}), s.run(draws, {x: np.zeros((2, 50))})
+        assert first.shape == (2, 3) and not np.array_equal(first, second)  # each run draws anew
+        assert s.run(draws, {x: np.zeros((0, 5))}).shape == (0, 3)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="num_classes should be positive"):
+            s.run(draws, {x: np.zeros((2, 0), np.float32)})
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype,out_idx", [(np.int32, tf.int32), (np.int64, tf.int64), (np.float32, tf.int32),
+                                           (np.float64, tf.int64)])
+def test_unique_on_the_device_first_occurrence_order(dtype, out_idx):
+    rng = np.random.default_rng(8)
+    cases = [np.array([4, 1, 4, 2, 1, 7]), rng.integers(-40, 40, 3000), np.array([5]), np.zeros(0),
+             np.arange(1000)[::-1]]
+    if dtype in (np.float32, np.float64):
+        cases.append(np.array([np.nan, 1.0, -0.0, 0.0, np.nan, 1.0, 3.0]))
+    for x in cases:
+        x = x.astype(dtype)
+        got, want = run_both(lambda v: list(tf.unique(v, out_idx=out_idx)), [x])
+        for p, q in zip(got, want):
+            assert p.dtype == q.dtype and p.shape == q.shape
+            np.testing.assert_array_equal(p, q)
+            np.testing.assert_array_equal(np.signbit(p), np.signbit(q))  # -0.0 first: -0.0 kept
+        np.testing.assert_array_equal(got[0][got[1]], x)  # x == y[idx]
+
+
+# ---- decompositions: one work-group per matrix ------------------------------------------------
+def _tol(dtype):
+    return dict(rtol=1e-9, atol=1e-9) if dtype == np.float64 else dict(rtol=2e-3, atol=2e-4)
+
+
+def _on_device(build, feeds):
+    """``build(*placeholders)`` run on the OpenCL device alone (no soft placement)."""
+    return run_both(build, feeds)[0]
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cholesky_inverse_determinant_on_the_device_vs_numpy(dtype):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((4, 64, 64)).astype(dtype)
+    spd = a @ np.swapaxes(a, -1, -2) + 64 * np.eye(64, dtype=dtype)
+    small = rng.standard_normal((3, 5, 5)).astype(dtype) + 2 * np.eye(5, dtype=dtype)
+
+    def build(s, x, y):
+        return [tf.cholesky(s), tf.matrix_inverse(x), tf.matrix_inverse(x, adjoint=True), tf.matrix_determinant(y),
+                tf.matrix_inverse(y)]
+    chol, inv, inv_adj, det, inv_small = _on_device(build, [spd, a, small])
+    np.testing.assert_allclose(chol, np.linalg.cholesky(spd), **_tol(dtype))
+    np.testing.assert_allclose(inv @ a, np.broadcast_to(np.eye(64), a.shape), atol=1e-3 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(inv, np.linalg.inv(a), rtol=5e-2 if dtype == np.float32 else 1e-7, atol=1e-3)
+    np.testing.assert_allclose(inv_adj, np.linalg.inv(np.swapaxes(a, -1, -2)), rtol=5e-2 if dtype == np.float32
+                               else 1e-7, atol=1e-3)
+    np.testing.assert_allclose(det, np.linalg.det(small), rtol=1e-4 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(inv_small, np.linalg.inv(small), **_tol(dtype))
+    assert chol.dtype == det.dtype == dtype and not np.triu(chol, 1).any()
+
+
+@needs_cl
+def test_singular_and_not_positive_definite_are_tfs_semantics_on_the_device():
+    g = tf.Graph()
+    with g.as_default(), g.device(DEV):
+        x = tf.placeholder(tf.float64, None)
+        det, inv, chol = tf.matrix_determinant(x), tf.matrix_inverse(x), tf.cholesky(x)
+    singular = np.array([[[1.0, 2.0], [2.0, 4.0]], [[2.0, 0.0], [0.0, 3.0]]])
+    with tf.Session(graph=g) as s:
+        np.testing.assert_allclose(s.run(det, {x: singular}), [0.0, 6.0])  # singular: 0, as the CPU kernel
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Input is not invertible"):
+            s.run(inv, {x: singular})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Cholesky decomposition was not successful"):
+            s.run(chol, {x: np.array([[1.0, 2.0], [2.0, 1.0]])})
+        np.testing.assert_allclose(s.run(det, {x: np.zeros((0, 3, 3))}), np.zeros(0))
+        assert s.run(det, {x: np.zeros((2, 0, 0))}).tolist() == [1.0, 1.0]  # NumPy's empty determinant
+
+
+@needs_cl
+def test_cholesky_and_inverse_gradients_on_the_device():
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((3, 6, 6))
+
+    def build(x):
+        spd = tf.matmul(x, x, adjoint_b=True) + 6 * tf.eye(6, dtype=tf.float64)
+        loss = tf.reduce_sum(tf.cholesky(spd) ** 2) + tf.reduce_sum(tf.matrix_inverse(spd)) + \
+            tf.reduce_sum(tf.matrix_determinant(x + 3 * tf.eye(6, dtype=tf.float64)))
+        return tf.gradients(loss, x)
+    got, want = run_both(build, [a])
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-8, atol=1e-9)
+
+
+@needs_cl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 64, 64), (2, 40, 7), (7, 3)])
+def test_qr_and_svd_on_the_device_vs_numpy(dtype, shape):
+    from dataflow.ops.linalg_qr import qr
+
+    a = np.random.default_rng(11).standard_normal(shape).astype(dtype)
+    tol = _tol(dtype)
+
+    def build(x):
+        return list(qr(x)) + list(qr(x, full_matrices=True)) + list(tf.svd(x)) + list(tf.svd(x, full_matrices=True)) + \
+            [tf.svd(tf.matrix_transpose(x), compute_uv=False)]
+    q, r, qf, rf, s, u, v, sf, uf, vf, s_wide = _on_device(build, [a])
+    for got, want in zip([q, r, qf, rf], list(np.linalg.qr(a)) + list(np.linalg.qr(a, mode="complete"))):
+        np.testing.assert_allclose(got, want, **tol)  # Householder with LAPACK's signs: NumPy's q and r
+    s0 = np.linalg.svd(a, compute_uv=False)
+    k = min(shape[-2:])
+    for sv, uu, vv in ((s, u, v), (sf, uf, vf)):
+        np.testing.assert_allclose(sv, s0, **tol)
+        np.testing.assert_allclose((uu[..., :k] * sv[..., None, :]) @ np.swapaxes(vv[..., :k], -1, -2), a, **tol)
+        for m in (uu, vv):  # orthonormal columns (square when full_matrices)
+            np.testing.assert_allclose(np.swapaxes(m, -1, -2) @ m, np.broadcast_to(np.eye(m.shape[-1]),
+                                       m.shape[:-2] + (m.shape[-1],) * 2), atol=1e-4 if dtype == np.float32 else 1e-10)
+    assert uf.shape[-2:] == (shape[-2],) * 2 and vf.shape[-2:] == (shape[-1],) * 2
+    np.testing.assert_allclose(s_wide, s0, **tol)
+
+
+@needs_cl
+def test_svd_of_rank_deficient_matrices_on_the_device():
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((2, 9, 2)) @ rng.standard_normal((2, 2, 5))  # rank 2 of 5 columns
+    s, u, v = _on_device(lambda x: list(tf.svd(x)), [a])
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-10)
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(5), (2, 5, 5)), atol=1e-10)
+    np.testing.assert_allclose((u * s[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=1e-10)
+    zero = _on_device(lambda x: list(tf.svd(x, full_matrices=True)), [np.zeros((4, 3))])
+    assert not zero[0].any() and np.allclose(zero[1].T @ zero[1], np.eye(4)) and np.allclose(zero[2].T @ zero[2], np.eye(3))
