@@ -10,7 +10,8 @@ kernel here is placed on its own, as TF places each op of a function body.
 A TensorArray's value is a :class:`~dataflow.ops.tensor_array.TensorList` of device arrays: its ops
 are the NumPy kernels over a small vocabulary (:class:`ListVocab`: ``asarray`` uploads, ``zeros``
 fills, ``stack`` copies rows into one buffer); ``unstack`` copies each row into an array of its own
-(device copies, ``enqueue_copy``: no host round trip).
+(device copies, ``enqueue_copy``: no host round trip). Gradients of TensorArrays are TensorLists too:
+``AddN`` sums them element by element (one generated kernel per element, ``None`` being zero).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 from dataflow.framework.registry import OP_DEFS
 
 from ..base import Backend
+from . import elementwise as ew
 from . import vocab
-from .kernels import kernel
+from .kernels import KERNELS, kernel
 
 
 @kernel("While", "If", "WhileGrad", "IfGrad")
@@ -105,3 +107,38 @@ def _unstack_op(dev, op, state=None):
     if dtype.kind not in "biuf":
         return None
     return lambda value: TensorList(unstack(dev, value), dtype)
+
+
+_ADD_N = KERNELS["AddN"]
+
+
+@kernel("AddN")
+def _add_n(dev, op, state=None):
+    k = _ADD_N(dev, op, state)
+    if k is None:
+        return None
+    return lambda *xs: add_lists(dev, xs) if _is_list(xs[0]) else k(*xs)
+
+
+def _is_list(x) -> bool:
+    from dataflow.ops.tensor_array import TensorList
+
+    return isinstance(x, TensorList)
+
+
+def add_lists(dev, lists):
+    """TensorLists summed element by element (a gradient reaching a TensorArray by several paths)."""
+    from dataflow.ops.tensor_array import TensorList
+
+    n = len(lists[0])
+    if any(len(x) != n for x in lists):
+        raise ValueError(f"Cannot add TensorArray gradients of sizes {sorted({len(x) for x in lists})}")
+    items = []
+    for i in range(n):
+        present = [dev.operand(x.items[i]) for x in lists if x.items[i] is not None]
+        if len(present) > 1:
+            text = " + ".join(f"in{k}" for k in range(len(present)))
+            shape = np.broadcast_shapes(*[tuple(p.shape) for p in present])
+            present = ew.run(dev, [], [(text, present[0].dtype, None)], present, shape)
+        items.append(present[0] if present else None)
+    return TensorList(items, lists[0].dtype)
