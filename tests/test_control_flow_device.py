@@ -15,7 +15,8 @@ pytestmark = needs_cl
 
 def run_both(build, feeds, grads_of=None):
     """``build(*placeholders) -> outputs`` on the OpenCL device and on the CPU, each with the gradients of
-    ``sum(sin(1.3 o + 0.2) * o)`` over the outputs with respect to the placeholders listed in ``grads_of``; no soft placement."""
+    ``sum(sin(1.3 o + 0.2) * o)`` over the outputs with respect to the placeholders listed in ``grads_of``;
+    no soft placement."""
     results = []
     for device in (CL, "/cpu:0"):
         g = tf.Graph()
