@@ -193,6 +193,49 @@ def test_body_op_pinned_to_the_cpu_runs_there_with_copies(capfd):
     assert moves == {("while/mm", CL, "/device:CPU:0"), ("while/pinned", "/device:CPU:0", CL)}
 
 
+def test_cpu_loop_with_a_body_op_pinned_to_the_device():
+    results = []
+    for dev in (CL, "/cpu:0"):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [4])
+
+            def body(i, h):
+                with tf.device(dev):
+                    h2 = tf.sin(h) * x
+                return i + 1, h2 + 1.0
+            y = tf.while_loop(lambda i, h: i < 4, body, [0, x])[1]
+            sess = tf.Session()
+            results.append(sess.run([y, tf.gradients(y, x)[0]], {x: np.arange(4, dtype=np.float32)}))
+            if dev == CL:
+                (prog,) = [p for p in _programs(sess) if p.key.startswith("while/While/body")]
+                assert {(src, dst) for _, src, dst in prog.transfers} == {("/device:CPU:0", CL), (CL, "/device:CPU:0")}
+    assert_same(*results)
+
+
+def test_variables_assigned_in_bodies_on_the_device():
+    """A cond whose branches assign a device variable, a loop that counts in one and reads another."""
+    results = []
+    for dev in (CL, "/cpu:0"):
+        with tf.Graph().as_default():
+            with tf.device(dev):
+                v = tf.Variable(np.ones(3, np.float32), name="v")
+                c = tf.Variable(0.0, name="c")
+                p = tf.placeholder(tf.bool, [])
+                update = tf.cond(p, lambda: tf.assign_add(v, [1.0, 2.0, 3.0]), lambda: tf.assign(v, v * 3.0))
+
+                def body(i, acc):
+                    with tf.control_dependencies([tf.assign_add(c, 1.0)]):
+                        return i + 1, acc + v * tf.identity(c)
+                y = tf.while_loop(lambda i, a: i < 3, body, [0, tf.zeros([3])])[1]
+                g = tf.gradients(tf.reduce_sum(y * y), v)[0]
+            sess = tf.Session()
+            sess.run(tf.global_variables_initializer())
+            results.append([sess.run(update, {p: True}), sess.run(update, {p: False}), *sess.run([y, g]),
+                            sess.run(c)])
+    assert_same(*results)
+    np.testing.assert_allclose(results[0][2], np.array([6.0, 9.0, 12.0]) * 6)  # v * (1 + 2 + 3)
+
+
 def test_body_op_without_a_device_kernel_needs_soft_placement():
     with tf.Graph().as_default():
         with tf.device(CL):
