@@ -48,6 +48,22 @@ class Backend:
                           else opdef.bind(op, state))
         return functools.partial(opdef.kernel, xp if xp is not None else self.xp, **kwargs)
 
+    def host_shape_arithmetic(self, op, state, kernel):
+        """``kernel``, or for an integer op (not stateful) a callable running NumPy's kernel on the host when
+        every input is a host value: shape arithmetic (Shape, Pack, StridedSlice of shapes) stays on the
+        host, as TF keeps int32 tensors in host memory on its GPU devices."""
+        if op.op_def.stateful or op.op_def.ref_inputs or not all(t.dtype.is_integer for t in op.outputs):
+            return kernel
+        import numpy as np
+
+        host = Backend.bind(self, op, state, np)
+
+        def run(*xs):
+            if all(isinstance(x, (np.ndarray, np.generic, int, float)) for x in xs):
+                return host(*xs)
+            return kernel(*xs)
+        return run
+
     def compile_fused(self, program, outputs, in_dtypes, out_dtypes):
         """One kernel for a ``FusedElementwise`` program (see ``backends.fused``): a callable taking the
         fused op's input arrays and returning its output arrays."""

@@ -29,7 +29,9 @@ def test_import_without_pyopencl_or_cupy_and_clear_error():
             "print([b.name for b in backends.available_backends()])\n"
             "x = tf.constant([1.0, 2.0]) * 2.0\nprint(tf.Session().run(x))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])},
+                         timeout=120)
     assert out.returncode == 0, out.stderr
     assert 'pip install "pyopencl[pocl]"' in out.stdout
     assert "pip install cupy-cuda12x" in out.stdout
@@ -83,6 +85,12 @@ def test_no_kernel_is_an_error_without_soft_placement_and_a_visible_copy_with_it
         moves = {(t.op.name, src, dst) for t, src, dst, _ in plan.transfers}
         assert moves == {("sq", CL, "/device:CPU:0"), ("cp", "/device:CPU:0", CL)}
         assert all("_Recv" in k and k in plan.dsk for *_, k in plan.transfers)
+        meta = tf.RunMetadata()
+        sess.run(w, {x: xv}, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=meta)
+        nodes = {(n.name, n.op, n.device): list(n.input) for gd in meta.partition_graphs for n in gd.node}
+        assert nodes[("sq/_Send_0", "_Send", CL)] == ["sq"]
+        assert ("sq/_Recv_0", "_Recv", "/device:CPU:0") in nodes
+        assert ("cp/_Send_0", "_Send", "/device:CPU:0") in nodes and ("cp/_Recv_0", "_Recv", CL) in nodes
 
 
 @needs_cl
@@ -204,6 +212,13 @@ def test_cuda_sources_compile_with_nvcc(tmp_path):
     program = (("Mul", (("in", 0), ("in", 1)), ()), ("Add", (("step", 0), ("in", 2)), ()),
                ("Relu", (("step", 1),), ()))
     kernels.append(source.global_source(*source.fused_parts(program, (2,), (f32, f32, f32), (f32,)), name="fused"))
+    from backends.cuda import scatter
+
+    kernels.append(scatter._PREAMBLE + 'extern "C" __global__ void scatter_extremes(double* o, float* f, '
+                   "const double* v, const long long* ids, long long r, long long n) {\n"
+                   "    long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;\n"
+                   "    if (i < n) { df_cas_extreme<double, unsigned long long>(&o[ids[i / r] * r + i % r], v[i], true);\n"
+                   "                 df_cas_extreme<float, unsigned int>(&f[ids[i / r]], (float)v[i], false); }\n}\n")
     cu = tmp_path / "kernels.cu"
     cu.write_text("\n".join(kernels))
     out = subprocess.run(["nvcc", "-ptx", str(cu), "-o", str(tmp_path / "kernels.ptx")], capture_output=True,

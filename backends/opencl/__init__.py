@@ -88,18 +88,7 @@ class OpenCLBackend(Backend):
         if k is None:
             raise errors.InvalidArgumentError(None, op, f"No OpenCL kernel for op {op.type} ('{op.name}') "
                                               f"with dtypes {[t.dtype.name for t in op.inputs]}")
-        if op.op_def.stateful or op.op_def.ref_inputs or not all(
-                t.dtype.is_integer for t in op.outputs) or op.type in _DEVICE_ALWAYS:
-            return k
-        # NOTE: integer values computed only from host values (shape arithmetic: Shape, Pack, StridedSlice
-        # of shapes) stay on the host, as TF keeps int32 tensors in host memory on its GPU devices.
-        host = Backend.bind(self, op, state, np)
-
-        def run(*xs):
-            if all(isinstance(x, (np.ndarray, np.generic, int, float)) for x in xs):
-                return host(*xs)
-            return k(*xs)
-        return run
+        return k if op.type in _DEVICE_ALWAYS else self.host_shape_arithmetic(op, state, k)
 
     def compile_fused(self, program, outputs, in_dtypes, out_dtypes):
         from .kernels import fused

@@ -158,6 +158,24 @@ def node_def(op, add_shapes: bool = False):
     return nd
 
 
+def transfer_node_defs(t, src: str, dst: str):
+    """The ``_Send`` (on ``src``) and ``_Recv`` (on ``dst``) NodeDefs of tensor ``t`` crossing devices, as
+    TF's partitioner writes them into each device's partition graph."""
+    NodeDef = _protos()[2].NodeDef
+    name = input_name(t)
+    send = NodeDef(name=f"{t.op.name}/_Send_{t.value_index}", op="_Send", device=src)
+    send.input.append(name)
+    send.attr["T"].type = dtype_enum(t.dtype)
+    recv = NodeDef(name=f"{t.op.name}/_Recv_{t.value_index}", op="_Recv", device=dst)
+    recv.attr["tensor_type"].type = dtype_enum(t.dtype)
+    for nd in (send, recv):
+        nd.attr["tensor_name"].s = name.encode()
+        nd.attr["send_device"].s = src.encode()
+        nd.attr["recv_device"].s = dst.encode()
+        nd.attr["client_terminated"].b = False
+    return send, recv
+
+
 def ops_to_graph_def(ops, add_shapes: bool = False):
     """A ``GraphDef`` of ``ops`` (any list of operations, in the order given).
 

@@ -74,7 +74,12 @@ def _reduce_into(xp, ufunc: str, data, ids, n: int, empty):
     _check_indices(xp, xp.where(ids < 0, 0, ids), n, "segment_ids")
     out = xp.full((n,) + data.shape[k:], empty, dtype=data.dtype)
     keep = ids >= 0
-    getattr(xp, ufunc).at(out, ids[keep], data[keep])
+    if ufunc != "add" and out.dtype.kind == "f" and getattr(xp, "__name__", "") == "cupy":
+        from backends.cuda.scatter import extreme_at  # exact on the GPU (see there)
+
+        extreme_at(xp, ufunc, out, ids[keep], data[keep])
+    else:
+        getattr(xp, ufunc).at(out, ids[keep], data[keep])
     return out
 
 

@@ -389,6 +389,7 @@ class Plan:
         specs = segment(self.ops, placement)
         lazy = lazy_reads(self.ops, fed)
         self.segment_ops = [s.ops for s in specs]  # what RunMetadata.partition_graphs shows
+        self.segment_devices = [s.device for s in specs]
         self.segments: list[Segment] = []
         self.transfers: list = []  # (tensor, from device, to device, Dask key): the plan's _Send/_Recv steps
         self.sources_code = []
@@ -462,6 +463,28 @@ class Plan:
             self.dsk[k] = (_transfer, src, dst, key)
             self.transfers.append((t, src.device, dst.device, k))
         return k
+
+    def partition_graphs(self) -> list:
+        """``RunMetadata.partition_graphs``: one GraphDef per segment, with a ``_Send`` node in the sending
+        device's graph and a ``_Recv`` node in the receiving device's graph for each copy between devices."""
+        from ..framework.graph_def import ops_to_graph_def, transfer_node_defs
+
+        graphs = [ops_to_graph_def(ops) for ops in self.segment_ops]
+        devices = list(self.segment_devices)
+        for t, src, dst, _ in self.transfers:
+            send, recv = transfer_node_defs(t, src, dst)
+            for node, dev, side in ((send, src, self.segment_ops), (recv, dst, None)):
+                on_dev = [j for j, d in enumerate(devices) if d.endswith(dev)]
+                # the producer's graph for _Send, a consumer's graph for _Recv
+                i = next((j for j in on_dev if j < len(self.segment_ops) and (
+                    t.op in self.segment_ops[j] if side is not None else
+                    any(t in op.inputs for op in self.segment_ops[j]))), on_dev[0] if on_dev else None)
+                if i is None:
+                    graphs.append(ops_to_graph_def([]))
+                    devices.append(dev)
+                    i = len(graphs) - 1
+                graphs[i].node.append(node)
+        return graphs
 
     # The Dask graph for this plan with ``feed_values`` in place of the feed keys.
     def graph_with(self, feed_values) -> dict:

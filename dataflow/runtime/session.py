@@ -17,7 +17,6 @@ import numpy as np
 
 from ..framework import dtypes, errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
-from ..framework.graph_def import ops_to_graph_def
 from ..rewrite import config_key
 from ..framework.indexed_slices import IndexedSlices, IndexedSlicesValue
 from . import control
@@ -427,7 +426,7 @@ class Session:
                 held.leave(counted=True)
         if trace:
             run_metadata.step_stats = plan.tracer.step_stats()
-            run_metadata.partition_graphs = [ops_to_graph_def(ops) for ops in plan.segment_ops]
+            run_metadata.partition_graphs = plan.partition_graphs()
         return result
 
     def _make_plan(self, fetches, feed_dict, trace: bool = False) -> Plan:
