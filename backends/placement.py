@@ -65,16 +65,18 @@ def _available_devices() -> str:
 def place(ops, config=None, default=None) -> dict:
     """``{op: backend}`` for the ops of a plan (see the module docstring for the rules).
 
-    ``default``: the backend of ops whose device names no device type (the ops of a loop or cond body
-    go where their ``While``/``If`` runs unless a ``tf.device`` inside the body says otherwise).
+    ``default``: placing a loop or cond body, the backend of its ``While``/``If``: a body op goes there
+    unless a ``tf.device`` inside the body gave it a device type of its own.
     """
+    from dataflow.framework.func_graph import device_set_in_body
+
     soft = bool(getattr(config, "allow_soft_placement", False))
     cpu = get("CPU", 0)
     out: dict = {}
     for op in ops:
         want = op.device or ""
-        b = default if default is not None and not DeviceSpec.from_string(want).device_type else \
-            resolve_device(want, config)
+        own = default is None or device_set_in_body(op) and DeviceSpec.from_string(want).device_type
+        b = resolve_device(want, config) if own else default
         refs = [op.inputs[j].op for j in range(len(op.inputs)) if j in op.op_def.ref_inputs]
         if refs and refs[0] in out:  # colocated with its variable
             b = out[refs[0]]

@@ -236,6 +236,26 @@ def test_variables_assigned_in_bodies_on_the_device():
     np.testing.assert_allclose(results[0][2], np.array([6.0, 9.0, 12.0]) * 6)  # v * (1 + 2 + 3)
 
 
+def test_a_loop_soft_placed_to_the_cpu_runs_its_body_there(monkeypatch):
+    """Body ops whose device is only the one the loop was built under follow the loop: a While moved to the
+    CPU (here: its OpenCL kernel hidden) runs its whole body on the CPU, with no copy per iteration."""
+    from backends import get
+
+    cl = get("OPENCL", 0)
+    has_kernel = type(cl).has_kernel
+    monkeypatch.setattr(cl, "has_kernel", lambda op: op.type != "While" and has_kernel(cl, op))
+    with tf.Graph().as_default(), tf.device(CL):
+        x = tf.placeholder(tf.float32, [3])
+        y = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, tf.sin(v) + x), [0, x])[1]
+        sess = tf.Session(config=tf.ConfigProto(allow_soft_placement=True))
+        xv = _rand(3)
+        ref = xv
+        for _ in range(3):
+            ref = np.sin(ref) + xv
+        np.testing.assert_allclose(sess.run(y, {x: xv}), ref, rtol=1e-6)
+        assert _programs(sess) and not any(hasattr(p, "transfers") for p in _programs(sess))
+
+
 def test_body_op_without_a_device_kernel_needs_soft_placement():
     with tf.Graph().as_default():
         with tf.device(CL):

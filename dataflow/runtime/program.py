@@ -8,9 +8,10 @@ fails in a body is reported as the body op, with the user's line that made it; a
 by reference is read where each body op uses it (its slot is the argument); and a nested loop is
 one more bound kernel in the body's program.
 
-**Placement.** A body is placed with the outer graph's rules (``backends/placement.py``): an op with a
-device type of its own (a ``tf.device`` scope inside the body, or the one the body was built under)
-goes there, any other op goes to the device of the functional op (``home``); soft placement
+**Placement.** A body is placed with the outer graph's rules (``backends/placement.py``): an op given a
+device type by a ``tf.device`` scope inside the body goes there, any other op (its device inherited
+from the scopes the body was built under) goes to the device the functional op runs on (``home``:
+so a loop soft-placed to the CPU runs its body there too); soft placement
 (``ConfigProto.allow_soft_placement`` of the session, ``SessionState.config``) moves ops without a
 kernel there to the CPU. A body whose ops all run on CPU devices is one straight-line function, as
 before. Otherwise the body is cut into segments (:func:`~dataflow.runtime.plan.segment`'s rule), each
@@ -60,7 +61,7 @@ def compile_program(name: str, args: list, outputs: list, state, targets=(), bac
 
 
 def place_body(ops, home, config=None) -> dict:
-    """``{op: backend}`` for a body's ops: their own device type, else ``home`` (see the module docstring)."""
+    """``{op: backend}`` for a body's ops: a device set inside the body, else ``home`` (module docstring)."""
     from backends.placement import place
 
     return place(ops, config, default=home)
