@@ -43,8 +43,9 @@ class Backend:
         its output(s) as device arrays. Attrs and session state are resolved here, once per plan."""
         opdef = op.op_def
         kwargs = {k: op.attrs[k] for k in opdef.kernel_attrs if k in op.attrs}
-        if opdef.bind is not None:
-            kwargs.update(opdef.bind(op, state))
+        if opdef.bind is not None:  # a functional op's bodies are placed and compiled for this device
+            kwargs.update(opdef.bind(op, state, backend=self) if getattr(opdef.bind, "on_device", False)
+                          else opdef.bind(op, state))
         return functools.partial(opdef.kernel, xp if xp is not None else self.xp, **kwargs)
 
     def host_shape_arithmetic(self, op, state, kernel):

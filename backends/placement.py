@@ -62,14 +62,21 @@ def _available_devices() -> str:
     return ", ".join(f"{_LOCAL}/device:{b.name}:{b.index}" for b in available_backends())
 
 
-def place(ops, config=None) -> dict:
-    """``{op: backend}`` for the ops of a plan (see the module docstring for the rules)."""
+def place(ops, config=None, default=None) -> dict:
+    """``{op: backend}`` for the ops of a plan (see the module docstring for the rules).
+
+    ``default``: placing a loop or cond body, the backend of its ``While``/``If``: a body op goes there
+    unless a ``tf.device`` inside the body gave it a device type of its own.
+    """
+    from dataflow.framework.func_graph import device_set_in_body
+
     soft = bool(getattr(config, "allow_soft_placement", False))
     cpu = get("CPU", 0)
     out: dict = {}
     for op in ops:
         want = op.device or ""
-        b = resolve_device(want, config)
+        own = default is None or device_set_in_body(op) and DeviceSpec.from_string(want).device_type
+        b = resolve_device(want, config) if own else default
         refs = [op.inputs[j].op for j in range(len(op.inputs)) if j in op.op_def.ref_inputs]
         if refs and refs[0] in out:  # colocated with its variable
             b = out[refs[0]]
@@ -88,7 +95,7 @@ def place(ops, config=None) -> dict:
                 raise errors.with_op(
                     errors.InvalidArgumentError,
                     f"Cannot assign a device for operation {op.name}: Could not satisfy explicit device "
-                    f"specification '{want}' because no supported kernel for {b.name} devices is available "
+                    f"specification '{want or b.device}' because no supported kernel for {b.name} devices is available "
                     f"(no {b.name} kernel for op {op.type}).", op)
             b = cpu
         out[op] = b

@@ -180,10 +180,6 @@ def test_opencl_kernel_table_covers_the_training_families():
 
 NO_OPENCL_KERNEL = [
     "Assert", "InitializedValue", "Print", "PrintV2", "PyFunc", "PyFuncStateless", "ReportUninitialized",
-    # control flow: its bodies run as Python over NumPy values, on the CPU
-    "If", "IfGrad", "While", "WhileGrad", "TensorArray", "TensorArrayGradRow", "TensorArrayGradStack",
-    "TensorArrayPutRow", "TensorArrayRead", "TensorArraySize", "TensorArrayStack", "TensorArrayUnstack",
-    "TensorArrayUnwrite", "TensorArrayWrite",
     # host ops by nature (strings, files, queues, iterators, protos): TF keeps them in host memory too
     "AudioSummaryV2", "CountUpTo", "DecodeCSV", "DecodePng", "DecodeRaw", "EncodePng", "FIFOQueueV2",
     "FixedLengthRecordReaderV2", "HistogramSummary", "ImageSummary", "IteratorFromStringHandleV2",

@@ -55,6 +55,7 @@ class OpenCLBackend(Backend):
         self.dev = Device(cl, devices[index])
         self.dev.operand = self.operand
         self.dev.from_host = self.from_host
+        self.dev.backend = self  # kernels that compile programs for this device (loop bodies) need it
         self.is_gpu = self.dev.is_gpu
         self._consts: dict = {}
         self._lock = threading.Lock()

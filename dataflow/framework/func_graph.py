@@ -9,7 +9,9 @@ placeholder, in capture order). A variable's snapshot (``v/read``) is captured a
 and read again inside (an ``Identity`` of the ref placeholder), so reads in a body see assignments
 made earlier in the same run. Control inputs on outer ops become control inputs of the functional op
 (``outer_controls``). Variables made while a body is built live in the outermost graph, as TF1's
-``init_scope`` does (``tf.get_variable`` in a loop body, an RNN cell's first call).
+``init_scope`` does (``tf.get_variable`` in a loop body, an RNN cell's first call). A body op remembers
+whether a ``tf.device`` opened inside the body set its device (:func:`device_set_in_body`): placement
+puts the others where the functional op runs.
 
 A FuncGraph is plain data over its ops: plans compile it (``runtime/program.py``) into a generated
 straight-line program, as they compile a segment of the outer graph.
@@ -48,6 +50,7 @@ class FuncGraph(Graph):
         self._names_in_use = outer._names_in_use  # one namespace: body ops never share a name with outer ops
         self._gradient_override_map = dict(outer._gradient_override_map)
         self._device_stack = list(outer._device_stack)
+        self._inherited_devices = len(self._device_stack)  # scopes deeper than these were opened in the body
         self._name_stack = outer._name_stack
         self.inputs: list[Tensor] = []
         self.args: list[Tensor] = []  # what the program takes: inputs, then one placeholder per capture
@@ -125,11 +128,18 @@ class FuncGraph(Graph):
     def create_op(self, op_type, inputs, attrs=None, name=None, control_inputs=()):
         inputs = [self.capture(t) if isinstance(t, Tensor) and t.graph is not self else t for t in inputs]
         op = super().create_op(op_type, inputs, attrs, name, control_inputs)
+        op._device_in_body = len(self._device_stack) > self._inherited_devices  # see device_set_in_body
         outer = [c for c in op._control_inputs if c.graph is not self]
         if outer:
             op._control_inputs = [c for c in op._control_inputs if c.graph is self]
             self.outer_controls.extend(c for c in outer if c not in self.outer_controls)
         return op
+
+
+def device_set_in_body(op: Operation) -> bool:
+    """Whether a ``tf.device`` scope opened inside its body set ``op``'s device. Other body ops (their
+    device inherited from the scopes the body was built under) run where their functional op runs."""
+    return getattr(op, "_device_in_body", False)
 
 
 def func_graphs_of(op: Operation) -> list:

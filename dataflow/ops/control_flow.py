@@ -90,27 +90,38 @@ def _while_infer(op):
     return [(t.dtype, s) for t, s in zip(op.inputs, op.attrs["shapes"])] + [(dtypes.variant, TensorShape([]))]
 
 
-def _bind_while(op, state):
+def host_scalar(backend):
+    """A function reading a scalar (a predicate, a count) back from ``backend``'s device."""
+    to_host = backend.to_host if backend is not None else np.asarray
+    return lambda v: np.asarray(to_host(v))
+
+
+def _bind_while(op, state, backend=None):
     from ..runtime.program import compile_program
 
     cond, body = op.attrs["cond"], op.attrs["body"]
     grad = op.attrs.get("grad")
     saved = grad.saved if grad is not None and op.attrs["back_prop"] else None
-    cond_p = compile_program(f"{op.name}/cond", cond.args, cond.outputs, state)
-    body_p = compile_program(f"{op.name}/body", body.args, body.outputs + (saved or []), state)
+    cond_p = compile_program(f"{op.name}/cond", cond.args, cond.outputs, state, backend=backend)
+    body_p = compile_program(f"{op.name}/body", body.args, body.outputs + (saved or []), state, backend=backend)
     keep = grad.recorded_vars if saved is not None else None
-    return {"programs": (cond_p, body_p, keep)}
+    return {"programs": (cond_p, body_p, keep), "scalar": host_scalar(backend)}
 
 
-def _while_kernel(xp, *inputs, n_vars, has_max, programs):
+_bind_while.on_device = True  # Backend.bind passes the device the op runs on: its bodies are placed there
+
+
+def _while_kernel(xp, *inputs, n_vars, has_max, programs, scalar):
+    # NOTE: the loop variables stay where the body's ops leave them (device arrays on a device); only the
+    # predicate (one scalar per iteration) and maximum_iterations are read back to the host
     cond_p, body_p, keep = programs
     values = inputs[:n_vars]
-    limit = int(inputs[n_vars]) if has_max else None
+    limit = int(scalar(inputs[n_vars])) if has_max else None
     caps = inputs[n_vars + has_max:]
     records = [] if keep is not None else None
     i = 0
     while limit is None or i < limit:
-        if not cond_p(*values, *caps)[0]:
+        if not scalar(cond_p(*values, *caps)[0]):
             break
         out = body_p(*values, *caps)
         if records is not None:
@@ -251,7 +262,7 @@ def _if_infer(op):
         [(dtypes.variant, TensorShape([]))]
 
 
-def _bind_if(op, state):
+def _bind_if(op, state, backend=None):
     from ..runtime.program import compile_program
 
     grad = op.attrs.get("grad")
@@ -259,12 +270,15 @@ def _bind_if(op, state):
     for k, g in enumerate(op.attrs["branches"]):
         saved = grad.saved[k] if grad is not None else []
         progs.append(compile_program(f"{op.name}/branch{k}", g.args, g.outputs + saved, state,
-                                     targets=g.control_outputs))
-    return {"programs": tuple(progs), "record": grad is not None}
+                                     targets=g.control_outputs, backend=backend))
+    return {"programs": tuple(progs), "record": grad is not None, "scalar": host_scalar(backend)}
 
 
-def _if_kernel(xp, pred, *caps, n_out, programs, record):
-    p = np.asarray(pred)
+_bind_if.on_device = True
+
+
+def _if_kernel(xp, pred, *caps, n_out, programs, record, scalar):
+    p = scalar(pred)  # the predicate comes to the host; the branch's values stay on the device
     if p.ndim != 0:
         raise ValueError(f"The predicate of a cond must be a scalar, got shape {list(p.shape)}")
     branch = 0 if bool(p) else 1

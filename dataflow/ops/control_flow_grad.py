@@ -68,9 +68,12 @@ def _results(values: tuple):
     return values[0] if len(values) == 1 else values
 
 
-def _zeros_for(value):
+def _zeros_for(value, from_host):
+    """Zeros like ``value`` (an array on the op's device, a TensorList, a variable's slot), on that device."""
     value = value.read() if hasattr(value, "read") else value
-    return np.zeros_like(value)
+    if not hasattr(value, "shape"):  # a TensorList (its zero: no element written), a Python number
+        return np.zeros_like(value)
+    return from_host(np.zeros(value.shape, value.dtype))
 
 
 # ---- While -----------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ def while_grad(op, *grads, needed):
     return result
 
 
-def _bind_while_grad(op, state):
+def _bind_while_grad(op, state, backend=None):
     from ..runtime.program import compile_program
 
     fwd = op.attrs["forward"]
@@ -138,11 +141,15 @@ def _bind_while_grad(op, state):
     bg = info.variants[op.attrs["cap_idx"]]
     body, n = fwd.attrs["body"], fwd.attrs["n_vars"]
     args = [body.inputs[j] for j in info.recorded_vars] + body.args[n:] + info.saved + bg.grad_ys
-    program = compile_program(f"{op.name}/body_grad", args, bg.grads, state)
-    return {"program": program, "n_rec": len(info.recorded_vars)}
+    program = compile_program(f"{op.name}/body_grad", args, bg.grads, state, backend=backend)
+    from_host = backend.from_host if backend is not None else np.asarray
+    return {"program": program, "n_rec": len(info.recorded_vars), "from_host": from_host}
 
 
-def _while_grad_kernel(xp, history, *inputs, n_gy, cap_idx, program, n_rec):
+_bind_while_grad.on_device = True  # its body's gradient runs on the device of the op (Backend.bind)
+
+
+def _while_grad_kernel(xp, history, *inputs, n_gy, cap_idx, program, n_rec, from_host):
     if history.records is None:
         raise errors.InternalError(None, None, "The loop ran without recording its history for the gradient")
     gys = inputs[:n_gy]
@@ -153,7 +160,7 @@ def _while_grad_kernel(xp, history, *inputs, n_gy, cap_idx, program, n_rec):
         gys = out[:n_gy]
         for k, g in enumerate(out[n_gy:]):
             acc[k] = g if acc[k] is None else acc[k] + g
-    return _results((*gys, *[_zeros_for(caps[kk]) if a is None else a for a, kk in zip(acc, cap_idx)]))
+    return _results((*gys, *[_zeros_for(caps[kk], from_host) if a is None else a for a, kk in zip(acc, cap_idx)]))
 
 
 register(OpDef("WhileGrad", lambda op: list(zip(op.attrs["dtypes"], op.attrs["shapes"])), _while_grad_kernel,
@@ -206,15 +213,19 @@ def if_grad(op, *grads, needed):
     return result
 
 
-def _bind_if_grad(op, state):
+def _bind_if_grad(op, state, backend=None):
     from ..runtime.program import compile_program
 
     fwd = op.attrs["forward"]
     info: IfGradInfo = fwd.attrs["grad"]
-    programs = tuple(compile_program(f"{op.name}/branch{b}_grad", g.args + saved + bg.grad_ys, bg.grads, state)
+    programs = tuple(compile_program(f"{op.name}/branch{b}_grad", g.args + saved + bg.grad_ys, bg.grads, state,
+                                     backend=backend)
                      for b, (g, bg, saved) in enumerate(zip(fwd.attrs["branches"], info.variants[op.attrs["cap_idx"]],
                                                             info.saved)))
     return {"programs": programs}
+
+
+_bind_if_grad.on_device = True
 
 
 def _if_grad_kernel(xp, history, *inputs, n_gy, programs):

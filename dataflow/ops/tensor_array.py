@@ -70,8 +70,13 @@ class TensorList:
         return f"<TensorList of {len(self)} {self.dtype}>"
 
 
+def _as_int(x) -> int:
+    """An index or size as a Python int (a device scalar is read back: ``get()``)."""
+    return int(x.get() if hasattr(x, "get") and not isinstance(x, (np.ndarray, np.generic)) else np.asarray(x))
+
+
 def _index(i, name):
-    i = int(np.asarray(i))
+    i = _as_int(i)
     if i < 0:
         raise errors.InvalidArgumentError(None, None, f"{name}: index {i} is negative")
     return i
@@ -82,7 +87,7 @@ def _handle_shape(lead, elem: TensorShape) -> TensorShape:
 
 
 def _new_kernel(xp, size, *, dtype):
-    return TensorList([None] * int(np.asarray(size)), dtype.as_numpy_dtype)
+    return TensorList([None] * _as_int(size), dtype.as_numpy_dtype)
 
 
 def _new_infer(op):
@@ -130,8 +135,8 @@ register(OpDef("TensorArrayWrite", _write_infer, _write_kernel, grad=_write_grad
 
 
 def _unwrite_kernel(xp, g, index, *size):
-    i = int(np.asarray(index))
-    n = int(np.asarray(size[0])) if size else len(g)
+    i = _as_int(index)
+    n = _as_int(size[0]) if size else len(g)
     items = list(g.items[:n])
     if i < n:
         items[i] = None
@@ -148,7 +153,7 @@ register(OpDef("TensorArrayUnwrite", _unwrite_infer, _unwrite_kernel, differenti
 
 
 def _grad_row_kernel(xp, g, index, like):
-    row = g.items[int(np.asarray(index))] if int(np.asarray(index)) < len(g) else None
+    row = g.items[_as_int(index)] if _as_int(index) < len(g) else None
     return xp.zeros_like(like) if row is None else row
 
 
@@ -191,7 +196,7 @@ register(OpDef("TensorArrayRead", lambda op: [(op.inputs[0].dtype, op.inputs[0].
 
 def _put_row_kernel(xp, like, index, g):
     items = [None] * len(like)
-    items[int(np.asarray(index))] = g
+    items[_as_int(index)] = g
     return TensorList(items, like.dtype)
 
 

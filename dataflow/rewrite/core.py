@@ -57,8 +57,8 @@ def detached_op(like: Operation, op_type: str, inputs: list, attrs: dict, name: 
 NOTHING = object()  # what a replaced op maps to when ops waiting for it need wait for nothing
 
 
-def _bind_as(original: Operation, bind, op: Operation, state) -> dict:
-    return bind(original, state)
+def _bind_as(original: Operation, bind, op: Operation, state, **device) -> dict:
+    return bind(original, state, **device)
 
 
 def origin_of(op: Operation) -> tuple:
@@ -131,8 +131,9 @@ class Rewriter:
         user_op = origin_of(op)[-1]
         if op.op_def.bind is not None and user_op.type == op.type:  # session state (Print's counter, a
             # py_func) stays the user's op's
-            clone.op_def = dataclasses.replace(op.op_def, bind=functools.partial(_bind_as, user_op,
-                                                                                 op.op_def.bind))
+            bind = functools.partial(_bind_as, user_op, op.op_def.bind)
+            bind.on_device = getattr(op.op_def.bind, "on_device", False)  # a While's: placed bodies
+            clone.op_def = dataclasses.replace(op.op_def, bind=bind)
         self.replace(op, clone.outputs, clone)
         if op in self.preserved:
             self.preserved.add(clone)

@@ -368,6 +368,7 @@ def _build(plan_key: str, blob: bytes, sid: str, index: int) -> _BuiltSegment:
         device, ops, params, outputs, var_ops, written, n_fetches = desc["segments"][index]
         state = SessionState()
         state.rngs = _session_rngs.setdefault(sid, {})
+        state.config = desc["placing"]  # loop and cond bodies are placed with the session's soft placement
         spec = SegmentSpec(device, place(ops, desc["placing"])[ops[0]] if ops else None, ops)
         seg, _ = generate(spec, f"{ops[-1].name if ops else 'segment'}-{plan_key}-{index}", params, outputs,
                           state, desc["fed"], pass_refs=True)

@@ -334,6 +334,7 @@ class Session:
         self._state = SessionState()
         timeout_ms = getattr(self.config, "operation_timeout_in_ms", 0) or 0
         self._state.op_timeout = timeout_ms / 1000 if timeout_ms > 0 else None  # blocked queue ops give up
+        self._state.config = self.config  # bodies of loops and conds are placed when their op is bound
         self._plans: dict = {}
         self._plan_lock = threading.RLock()
         self._closed = False

@@ -61,6 +61,7 @@ class SessionState:
         self.rngs: dict[str, np.random.Generator] = {}
         self.resources: dict[str, tuple] = {}
         self.op_timeout: float | None = None  # seconds a blocked queue op waits (operation_timeout_in_ms)
+        self.config = None  # the session's ConfigProto: placement of loop and cond bodies (soft placement)
         self._lock = threading.Lock()
 
     def resource(self, op, factory):
