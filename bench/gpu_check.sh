@@ -38,7 +38,7 @@ print('cupy.maximum.at float64 exact:', bool((c.get() == o).all()), c.get() - o)
 fi
 PYT="python3 -m pytest -q -p no:cacheprovider -o addopts= --timeout 300"
 if has cuda; then
-    timeout ${T_CUDA:-300} $PYT -rfE --tb=short tests/test_cuda.py tests/test_backends.py >"$OUT/cuda.log" 2>&1
+    timeout ${T_CUDA:-300} $PYT -rfE --tb=short tests/test_cuda.py tests/test_backends.py tests/test_control_flow_device.py >"$OUT/cuda.log" 2>&1
     tail -5 "$OUT/cuda.log"
 fi
 if has ops; then
