@@ -24,11 +24,14 @@ from . import source
 _INSTALL = "pip install cupy-cuda12x"
 # ops whose NumPy kernels call NumPy directly (host-only code paths): they run on the CPU
 HOST_ONLY = frozenset({"PyFunc", "PyFuncStateless", "Print", "PrintV2", "Assert", "Multinomial",
+                       # control flow: bodies are planned for the CPU (see docs/DESIGN.md, known limits)
+                       "While", "If", "WhileGrad", "IfGrad", "TensorArray", "TensorArrayWrite",
+                       "TensorArrayRead", "TensorArrayGather", "TensorArrayScatter", "TensorArrayStack",
+                       "TensorArrayUnstack", "TensorArraySize", "TensorArrayConcat", "TensorArraySplit",
+                       "TensorArrayGradRow", "TensorArrayGradStack", "TensorArrayPutRow", "TensorArrayUnwrite",
                        # host-style kernels (Python loops, codecs, NumPy-only calls), as TF's CPU-only kernels
                        "ComputeAccidentalHits", "DecodeCSV", "EncodePng", "DecodePng", "SparseToDense"})
 _HOST_DTYPES = frozenset({"string", "variant", "resource"})
-# functional ops: their kernels run programs compiled for this device (dataflow/runtime/program.py)
-_FUNCTIONAL = frozenset({"While", "If", "WhileGrad", "IfGrad"})
 # kernel parameters read on the host (TF's HostMemory arguments)
 HOST_PARAMS = frozenset({"shape", "dims", "multiples", "paddings", "size", "begin", "sizes", "in_shape",
                          "num_segments", "depth", "k_input", "num_samples", "size_splits", "output_shape", "axis",
@@ -90,8 +93,6 @@ class CudaBackend(Backend):
                 pass
         if op.type == "FusedElementwise":
             return self._bind_fused(op, state)
-        if op.type in _FUNCTIONAL:  # bodies placed op by op for this device; copies are the bodies' own
-            return super().bind(op, state)
         kernel = super().bind(op, state)
         host = self.host_inputs(op)
         refs = set(range(len(op.inputs))) if not isinstance(op.op_def.ref_inputs, tuple) \
