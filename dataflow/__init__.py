@@ -120,3 +120,6 @@ from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401
 
 # distributed training (issue 12): tf.cluster.LocalCluster / ProcessCluster; Session(target) dispatches itself
 from . import cluster  # noqa: E402,F401
+
+# ---- gaps2: meta graphs, partitioned variables, sparse placeholders, JPEG ----
+from .framework.importer import import_graph_def  # noqa: E402,F401

@@ -144,12 +144,21 @@ def node_def(op, add_shapes: bool = False):
     nd = _protos()[2].NodeDef(name=op.name, op=op.type, device=op.device or "")
     nd.input.extend(input_name(t) for t in op._inputs)
     nd.input.extend("^" + c.name for c in op._control_inputs)
+    none, reprs = [], []
     for k, v in op.attrs.items():
         av = attr_value(v)
-        if av is not None:
-            nd.attr[k].CopyFrom(av)
+        if av is None:
+            none.append(k)
+            continue
+        if av.WhichOneof("value") == "s" and not isinstance(v, (str, bytes)):
+            reprs.append(k)  # written as its repr: the importer reads it back with ast.literal_eval
+        nd.attr[k].CopyFrom(av)
+    for key, names in (("_df_none", none), ("_df_repr", reprs)):  # so that importing gives the same attrs
+        if names:
+            nd.attr[key].list.s.extend(n.encode() for n in names)
     if "T" not in op.attrs and op._inputs and op.type != "FusedElementwise":
         nd.attr["T"].type = dtype_enum(op._inputs[0].dtype)
+        nd.attr["_df_added"].list.s.append(b"T")  # for TF's readers only: not imported back
     if add_shapes:
         shapes = nd.attr["_output_shapes"].list
         shapes.SetInParent()

@@ -169,18 +169,27 @@ class Saver:
             self._record(prefix, io.dirname(save_path), latest_filename)
         return prefix
 
-    def _write_meta_graph(self, url: str) -> None:
-        if not hasattr(self._graph, "as_graph_def"):
-            return  # no GraphDef export in this build: the checkpoint itself is complete without it
-        from tensorboard.compat.proto import meta_graph_pb2
+    def as_saver_def(self):
+        """This Saver's ``SaverDef`` protobuf (its restore op's name, ``max_to_keep``...)."""
+        from tensorboard.compat.proto import saver_pb2
 
-        meta = meta_graph_pb2.MetaGraphDef(graph_def=self._graph.as_graph_def())
-        meta.meta_info_def.tensorflow_version = "dataflow"
-        meta.saver_def.restore_op_name = self._restore_op.name
-        meta.saver_def.max_to_keep = self._max_to_keep or 0
-        meta.saver_def.keep_checkpoint_every_n_hours = self._keep_hours
-        meta.saver_def.version = 2
-        io.write_atomic(url, [meta.SerializeToString()])
+        self.build()
+        return saver_pb2.SaverDef(restore_op_name=self._restore_op.name, max_to_keep=self._max_to_keep or 0,
+                                  keep_checkpoint_every_n_hours=self._keep_hours, sharded=bool(self._sharded),
+                                  version=saver_pb2.SaverDef.V2)
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False, export_scope=None,
+                          clear_devices=False, clear_extraneous_savers=False, strip_default_attrs=False,
+                          save_debug_info=False):
+        """``tf.train.export_meta_graph`` of this Saver's graph with its SaverDef."""
+        from .meta_graph import export_meta_graph
+
+        return export_meta_graph(filename=filename, saver_def=self.as_saver_def(), collection_list=collection_list,
+                                 as_text=as_text, graph=self._graph, export_scope=export_scope,
+                                 clear_devices=clear_devices)
+
+    def _write_meta_graph(self, url: str) -> None:
+        self.export_meta_graph(url)
 
     def _record(self, prefix: str, save_dir: str, latest_filename: str) -> None:
         now = time.time()

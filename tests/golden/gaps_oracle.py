@@ -1,0 +1,145 @@
+"""TensorFlow 2.21 (tf.compat.v1, ref variables) writes the fixtures of the TF1 surface gaps.
+
+Run once with the oracle interpreter; its outputs are committed::
+
+    TF_USE_LEGACY_KERAS=1 /work/tfvenv/bin/python tests/golden/gaps_oracle.py tests/fixtures/tf_meta_graph
+
+It writes, under the folder given:
+
+* ``linear/model.ckpt-3{.meta,.index,.data-*}``: a linear model trained 3 steps by GradientDescent
+  (placeholders ``x``/``y``, variables ``w``, ``b``, ``global_step``, a ``train_op``, a user collection
+  ``my_tensors`` holding ``pred:0``), for ``tf.train.import_meta_graph``;
+* ``partitioned/model.ckpt{.index,.data-*}``: ``emb`` [10, 3] in 3 parts (fixed_size_partitioner) and
+  ``dense`` [4, 6] in 2 parts along axis 1, saved as TF saves partitioned variables (slices);
+* ``sharded/model.ckpt-00000-of-00002 ...``: a ``Saver(sharded=True)`` checkpoint of variables on two
+  devices;
+* ``expected.json``: the values the tests compare with (outputs of the imported graph, variables, the
+  partitioners' shardings, JPEG decodes).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+tf.disable_v2_behavior()
+
+X = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0], [0.0, 1.0, -1.0], [2.0, 0.0, 1.0]], np.float32)
+Y = np.array([[1.0], [0.0], [-1.0], [2.0]], np.float32)
+
+
+def linear(out: str, expected: dict) -> None:
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, 3], name="x")
+        y = tf.placeholder(tf.float32, [None, 1], name="y")
+        w = tf.get_variable("w", [3, 1], initializer=tf.constant_initializer([[0.1], [-0.2], [0.3]]))
+        b = tf.Variable(tf.zeros([1]), name="b")
+        pred = tf.add(tf.matmul(x, w), b, name="pred")
+        loss = tf.reduce_mean(tf.square(pred - y), name="loss")
+        gs = tf.train.get_or_create_global_step()
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
+        tf.add_to_collection("train_op", train)
+        tf.add_to_collection("my_tensors", pred)
+        tf.add_to_collection("my_ops", train)
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                sess.run(train, {x: X, y: Y})
+            saver.save(sess, os.path.join(out, "linear", "model.ckpt"), global_step=3)
+            expected["linear_pred"] = sess.run(pred, {x: X}).tolist()
+            expected["linear_loss"] = float(sess.run(loss, {x: X, y: Y}))
+            sess.run(train, {x: X, y: Y})
+            expected["linear_w_after_step4"] = sess.run(w).tolist()
+            expected["linear_b_after_step4"] = sess.run(b).tolist()
+
+
+def partitioned(out: str, expected: dict) -> None:
+    g = tf.Graph()
+    with g.as_default():
+        emb = tf.get_variable("emb", [10, 3], initializer=tf.zeros_initializer(),
+                              partitioner=tf.fixed_size_partitioner(3))
+        dense = tf.get_variable("dense", [4, 6], initializer=tf.zeros_initializer(),
+                                partitioner=tf.fixed_size_partitioner(2, axis=1))
+        full = {"emb": np.arange(30, dtype=np.float32).reshape(10, 3),
+                "dense": np.arange(24, dtype=np.float32).reshape(4, 6) / 10}
+        assigns = []
+        for pv in (emb, dense):
+            for v in pv:
+                info = v._save_slice_info
+                index = tuple(slice(o, o + n) for o, n in zip(info.var_offset, info.var_shape))
+                assigns.append(v.assign(full[info.full_name][index]))
+        expected["emb_parts"] = [v.name for v in emb]
+        expected["emb_part_shapes"] = [v.shape.as_list() for v in emb]
+        expected["dense_part_shapes"] = [v.shape.as_list() for v in dense]
+        look = tf.nn.embedding_lookup(emb, [0, 4, 9, 3])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(assigns)
+            expected["emb_lookup"] = sess.run(look).tolist()
+            tf.train.Saver().save(sess, os.path.join(out, "partitioned", "model.ckpt"), write_meta_graph=False)
+        r = tf.train.load_checkpoint(os.path.join(out, "partitioned", "model.ckpt"))
+        expected["partitioned_keys"] = sorted(r.get_variable_to_shape_map())
+    # the partitioners' shardings
+    shards = {}
+    for name, part, shape, dtype in [
+            ("axis_size_4k_100x50", tf.variable_axis_size_partitioner(4096), [100, 50], tf.float32),
+            ("axis_size_1k_1000x3", tf.variable_axis_size_partitioner(1024, max_shards=5), [1000, 3], tf.float32),
+            ("axis_size_64_7x9_axis1", tf.variable_axis_size_partitioner(64, axis=1), [7, 9], tf.float64),
+            ("min_max_1k_300x10", tf.min_max_variable_partitioner(max_partitions=4, min_slice_size=1024),
+             [300, 10], tf.float32),
+            ("min_max_256k_1000x10", tf.min_max_variable_partitioner(max_partitions=8), [1000, 10], tf.float32),
+            ("min_max_1k_10x10", tf.min_max_variable_partitioner(max_partitions=3, min_slice_size=64),
+             [10, 10], tf.float32),
+            ("fixed_5_3x2", tf.fixed_size_partitioner(5), [3, 2], tf.float32)]:
+        shards[name] = list(part(shape=tf.TensorShape(shape), dtype=dtype))
+    expected["partitioner_shards"] = shards
+
+
+def sharded(out: str, expected: dict) -> None:
+    g = tf.Graph()
+    with g.as_default():
+        with tf.device("/cpu:0"):
+            a = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="a")
+        with tf.device("/device:CPU:1"):
+            c = tf.Variable(np.array([7, 8, 9], np.int64), name="c")
+        os.makedirs(os.path.join(out, "sharded"), exist_ok=True)
+        config = tf.ConfigProto(device_count={"CPU": 2})
+        with tf.Session(config=config) as sess:
+            sess.run(tf.global_variables_initializer())
+            path = tf.train.Saver(sharded=True).save(sess, os.path.join(out, "sharded", "model.ckpt"),
+                                                     write_meta_graph=False)
+        expected["sharded_path"] = os.path.relpath(path, out)
+        expected["sharded_files"] = sorted(os.listdir(os.path.join(out, "sharded")))
+
+
+def jpeg(out: str, expected: dict) -> None:
+    rng = np.random.RandomState(3)
+    img = (np.linspace(0, 255, 16 * 12 * 3).reshape(16, 12, 3) + rng.randint(0, 20, (16, 12, 3))).clip(0, 255)
+    img = img.astype(np.uint8)
+    g = tf.Graph()
+    with g.as_default(), tf.Session() as sess:
+        enc = sess.run(tf.image.encode_jpeg(img, quality=90))
+    with open(os.path.join(out, "tf_rgb.jpg"), "wb") as f:
+        f.write(enc)
+    np.save(os.path.join(out, "rgb_source.npy"), img)
+
+
+def main(out: str) -> None:
+    expected: dict = {}
+    os.makedirs(out, exist_ok=True)
+    linear(out, expected)
+    partitioned(out, expected)
+    sharded(out, expected)
+    jpeg(out, expected)
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
