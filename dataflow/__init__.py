@@ -123,3 +123,5 @@ from . import cluster  # noqa: E402,F401
 
 # ---- gaps2: meta graphs, partitioned variables, sparse placeholders, JPEG ----
 from .framework.importer import import_graph_def  # noqa: E402,F401
+from .ops.partitioned_variables import (  # noqa: E402,F401
+    PartitionedVariable, fixed_size_partitioner, min_max_variable_partitioner, variable_axis_size_partitioner)

@@ -161,7 +161,7 @@ def read_meta_graph_file(filename: str):
 
 def _variable_from_def(graph, vd, prefix: str):
     from ..ops.variables import Variable
-    from .partitioned import SaveSliceInfo
+    from ..ops.partitioned_variables import SaveSliceInfo
 
     v = Variable.__new__(Variable)
     v._variable = graph.get_tensor_by_name(prefix + vd.variable_name)
@@ -266,7 +266,12 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         return None
     sd = meta.saver_def
     # checkpoint keys are the names the graph was saved with, without the import scope (as TF's)
-    var_list = {v.op.name[len(prefix):]: v for v in variables if v.op.name.startswith(prefix)}
+    var_list: dict = {}
+    for v in variables:
+        info = v._save_slice_info
+        key = info.full_name if info is not None else v.op.name
+        if key.startswith(prefix):
+            var_list.setdefault(key[len(prefix):], []).append(v)
     return Saver(var_list=var_list, max_to_keep=sd.max_to_keep if meta.HasField("saver_def") else 5,
                  keep_checkpoint_every_n_hours=sd.keep_checkpoint_every_n_hours or 10000.0,
                  sharded=sd.sharded, name=prefix + (saver_scope or "save"), allow_empty=True)
