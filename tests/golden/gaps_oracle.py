@@ -13,8 +13,11 @@ It writes, under the folder given:
   ``dense`` [4, 6] in 2 parts along axis 1, saved as TF saves partitioned variables (slices);
 * ``sharded/model.ckpt-00000-of-00002 ...``: a ``Saver(sharded=True)`` checkpoint of variables on two
   devices;
-* ``expected.json``: the values the tests compare with (outputs of the imported graph, variables, the
-  partitioners' shardings, JPEG decodes).
+* ``tf_rgb.jpg`` (TF's encode_jpeg at quality 90 of ``rgb_source.npy``) and ``expected.json``: the
+  values the tests compare with (outputs of the imported graph, variables, the partitioners' shardings);
+* with the part name ``sparse_jpeg`` only (``gaps_oracle.py OUT sparse_jpeg``): ``sparse_jpeg.npz``,
+  TF's decodes of ``tf_rgb.jpg`` and of ``df_rgb_q75.jpg`` (a JPEG written by dataflow/Pillow) and
+  parse_example outputs for SparseFeatures.
 """
 
 import json
@@ -25,6 +28,8 @@ import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow.compat.v1 as tf  # noqa: E402
+
+from gaps_oracle_examples import sparse_examples  # noqa: E402  (shared with the tests)
 
 tf.disable_v2_behavior()
 
@@ -130,7 +135,31 @@ def jpeg(out: str, expected: dict) -> None:
     np.save(os.path.join(out, "rgb_source.npy"), img)
 
 
+def sparse_jpeg(out: str) -> None:
+    arrays = {}
+    g = tf.Graph()
+    with g.as_default(), tf.Session() as sess:
+        for name, path in [("tf", "tf_rgb.jpg"), ("df", "df_rgb_q75.jpg")]:
+            with open(os.path.join(out, path), "rb") as f:
+                data = f.read()
+            arrays[f"{name}_c0"] = sess.run(tf.image.decode_jpeg(data))
+            arrays[f"{name}_c1"] = sess.run(tf.image.decode_jpeg(data, channels=1))
+            arrays[f"{name}_r2"] = sess.run(tf.image.decode_jpeg(data, ratio=2))
+            arrays[f"{name}_accurate"] = sess.run(tf.image.decode_jpeg(data, dct_method="INTEGER_ACCURATE"))
+        feats = {"sp": tf.io.SparseFeature("ix", "val", tf.float32, 10),
+                 "grid": tf.io.SparseFeature(["r", "c"], "val", tf.float32, [3, 4], already_sorted=True),
+                 "val": tf.io.VarLenFeature(tf.float32)}
+        parsed = sess.run(tf.io.parse_example(sparse_examples(tf.train), feats))
+        single = sess.run(tf.io.parse_single_example(sparse_examples(tf.train)[0], {"sp": feats["sp"]}))
+    for key, st in list(parsed.items()) + [("single_sp", single["sp"])]:
+        arrays[f"{key}_indices"], arrays[f"{key}_values"], arrays[f"{key}_shape"] = st
+    np.savez(os.path.join(out, "sparse_jpeg.npz"), **arrays)
+
+
 def main(out: str) -> None:
+    if sys.argv[2:] == ["sparse_jpeg"]:
+        sparse_jpeg(out)
+        return
     expected: dict = {}
     os.makedirs(out, exist_ok=True)
     linear(out, expected)
@@ -142,4 +171,4 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1])  # argv[2:]: optionally the one part to run
