@@ -143,3 +143,19 @@ def test_broadcast_gradient_args_matches_tf():
         assert [g.tolist() for g in got] == [r0, r1], (s0, s1)
     with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
         broadcast_gradient_args([2, 3], [4])
+
+
+def test_graphs_holding_python_objects_say_what_does_not_import():
+    with tf.Graph().as_default():
+        tf.while_loop(lambda i: i < 10, lambda i: i + 1, [tf.constant(0)])
+        meta = tf.train.export_meta_graph()
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="op While.*loop and cond bodies"):
+            tf.train.import_meta_graph(meta)
+
+
+def test_tf2_resource_variables_are_named_in_the_error():
+    meta = os.path.join(os.path.dirname(__file__), "fixtures", "tf_checkpoint", "model.ckpt-7.meta")
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="op type 'VarHandleOp'.*resource variables"):
+            tf.train.import_meta_graph(meta)

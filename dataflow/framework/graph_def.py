@@ -15,6 +15,10 @@ list or tuple of one such kind     ``list``
 anything else (a fused program)    ``s``: its ``repr``
 =================================  ==============================================
 
+Private attrs let :mod:`dataflow.framework.importer` rebuild our ops exactly (TF ignores ``_`` attrs):
+``_df_none`` names the attrs whose value was None (left out above), ``_df_repr`` those written as a
+``repr``, ``_df_added`` the ``T`` added for TF's readers.
+
 :func:`ops_to_graph_def` converts any list of operations, not only a whole graph: the runtime exports
 the ops a plan actually ran (after rewriting) as ``RunMetadata.partition_graphs``. The protobuf
 classes are TensorBoard's copies of TF's (``tensorboard.compat.proto``), imported when first used.

@@ -30,6 +30,9 @@ from . import dtypes, registry
 from .tensor_shape import TensorShape
 
 _TYPE_ALIASES = {"AddV2": "Add", "BatchMatMulV2": "BatchMatMul"}
+_RESOURCE_HINT = ("; resource variables (TF 2's default) are not: build the graph with reference variables "
+                  "(tf.compat.v1.disable_v2_behavior(), or get_variable(..., use_resource=False))")
+_HINTS = {t: _RESOURCE_HINT for t in ("VarHandleOp", "ReadVariableOp", "AssignVariableOp", "VarIsInitializedOp")}
 _REDUCTIONS = ("Sum", "Mean", "Max", "Min", "Prod", "Any", "All")
 
 
@@ -178,10 +181,15 @@ def _node_attrs(node) -> dict:
             continue
         try:
             value = attr_value(av)
-            if key in reprs:
-                value = ast.literal_eval(value)
-        except (ValueError, SyntaxError) as e:
+        except ValueError as e:
             raise ValueError(f"Cannot import node '{node.name}' (op {node.op}): attr {key!r}: {e}") from None
+        if key in reprs:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                raise ValueError(f"Cannot import node '{node.name}' (op {node.op}): attr {key!r} was exported as "
+                                 f"the repr of a Python object ({value[:60]}...), which cannot be rebuilt: "
+                                 f"loop and cond bodies, py_func functions and datasets do not import") from None
         attrs[_ATTR_RENAMES.get(key, key)] = value
     attrs.update((k, None) for k in none)
     return attrs
@@ -237,8 +245,9 @@ def import_nodes(graph, graph_def, *, prefix: str = "", input_map=None, skip=Non
             continue
         op_type = node.op
         if _TYPE_ALIASES.get(op_type, op_type) not in registry.OP_DEFS:
+            hint = _HINTS.get(op_type, "")
             raise ValueError(f"Cannot import node '{node.name}': op type '{op_type}' is not supported by "
-                             f"dataflow")
+                             f"dataflow{hint}")
         inputs, controls = [], []
         for inp in node.input:
             src, index = _split_input(inp)
