@@ -173,3 +173,19 @@ def test_partitioned_variables_through_meta_graph(tmp_path):
         with tf.Session() as sess:
             saver.restore(sess, path)
             np.testing.assert_allclose(sess.run(g.get_tensor_by_name("copy/emb/part_2:0")), EMB[7:])
+
+
+def test_slots_and_moving_averages_of_parts_are_saved_as_tf(tmp_path):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 8])
+        with tf.variable_scope("net", partitioner=tf.fixed_size_partitioner(3)):
+            y = tf.layers.dense(x, 6, kernel_initializer=tf.ones_initializer())
+        train = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_sum(y))
+        tf.train.ExponentialMovingAverage(0.9).apply(tf.trainable_variables())
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_allclose(sess.run(y, {x: np.ones((1, 8))}), np.full((1, 6), 8.0))
+            sess.run(train, {x: np.ones((1, 8))})
+            path = tf.train.Saver().save(sess, str(tmp_path / "m"))
+    want = json.load(open(os.path.join(FIX, "slot_keys.json")))
+    assert [[k, s] for k, s in tf.train.list_variables(path)] == want

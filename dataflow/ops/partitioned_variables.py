@@ -64,6 +64,21 @@ class SaveSliceInfo:
         return cls(prefix + proto.full_name, list(proto.full_shape), list(proto.var_offset), list(proto.var_shape))
 
 
+def copy_slice_info(primary, slot) -> None:
+    """Give an optimizer slot (or a moving average) of a partitioned variable's part the same slicing, under
+    ``<full name>/<slot name>`` (TF's ``slot_creator``): its checkpoint entry is then one full tensor too."""
+    info = getattr(primary, "_save_slice_info", None)
+    if info is None:
+        return
+    n = slot.shape.ndims
+    if n is not None and n == 0:
+        return
+    real = slot.op.name[len(primary.op.name) + 1:]
+    n = len(info.full_shape) if n is None else n
+    slot._save_slice_info = SaveSliceInfo(f"{info.full_name}/{real}", info.full_shape[:n], info.var_offset[:n],
+                                          info.var_shape[:n])
+
+
 class PartitionInfo:
     """What a partition's initializer is told (TF's ``_PartitionInfo``): the full shape and its offset."""
 

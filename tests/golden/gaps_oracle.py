@@ -15,6 +15,8 @@ It writes, under the folder given:
   devices;
 * ``tf_rgb.jpg`` (TF's encode_jpeg at quality 90 of ``rgb_source.npy``) and ``expected.json``: the
   values the tests compare with (outputs of the imported graph, variables, the partitioners' shardings);
+* with the part name ``slots`` only: ``slot_keys.json``, the checkpoint keys and shapes of a partitioned
+  dense layer with Adam slots and moving averages;
 * with the part name ``sparse_jpeg`` only (``gaps_oracle.py OUT sparse_jpeg``): ``sparse_jpeg.npz``,
   TF's decodes of ``tf_rgb.jpg`` and of ``df_rgb_q75.jpg`` (a JPEG written by dataflow/Pillow) and
   parse_example outputs for SparseFeatures.
@@ -156,9 +158,32 @@ def sparse_jpeg(out: str) -> None:
     np.savez(os.path.join(out, "sparse_jpeg.npz"), **arrays)
 
 
+def slots(out: str) -> None:
+    """The checkpoint keys of a partitioned dense layer with Adam slots and moving averages."""
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, 8])
+        with tf.variable_scope("net", partitioner=tf.fixed_size_partitioner(3)):
+            y = tf.layers.dense(x, 6, kernel_initializer=tf.ones_initializer())
+        tf.train.AdamOptimizer(0.1).minimize(tf.reduce_sum(y))
+        tf.train.ExponentialMovingAverage(0.9).apply(tf.trainable_variables())
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            path = tf.train.Saver().save(sess, os.path.join(out, "slots_tmp", "m"), write_meta_graph=False)
+            keys = tf.train.list_variables(path)
+    import shutil
+
+    shutil.rmtree(os.path.join(out, "slots_tmp"))
+    with open(os.path.join(out, "slot_keys.json"), "w") as f:
+        json.dump(keys, f)
+
+
 def main(out: str) -> None:
     if sys.argv[2:] == ["sparse_jpeg"]:
         sparse_jpeg(out)
+        return
+    if sys.argv[2:] == ["slots"]:
+        slots(out)
         return
     expected: dict = {}
     os.makedirs(out, exist_ok=True)
