@@ -159,3 +159,44 @@ def test_tf2_resource_variables_are_named_in_the_error():
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="op type 'VarHandleOp'.*resource variables"):
             tf.train.import_meta_graph(meta)
+
+
+def test_import_tf_cnn_with_tf_gradient_ops():
+    """conv2d/BiasAdd/relu/max_pool/dense/tanh/softmax xent/Momentum, written by TF 2.21: TF's own gradient
+    ops (BiasAddGrad, TanhGrad, ShapeN, ...) import as composites and train to TF's loss."""
+    out = np.load(os.path.join(FIX, "cnn", "outputs.npz"))
+    prefix = os.path.join(FIX, "cnn", "model.ckpt")
+    with tf.Graph().as_default() as g:
+        saver = tf.train.import_meta_graph(prefix + ".meta")
+        feed = {"x:0": out["x"], "lab:0": out["labels"]}
+        with tf.Session() as sess:
+            saver.restore(sess, prefix)
+            probs, loss, acc = sess.run(["probs:0", "loss:0", "acc:0"], feed)
+            np.testing.assert_allclose(probs, out["probs"], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(loss, out["loss"], rtol=1e-5)
+            assert acc == out["acc"]
+            train = g.get_operation_by_name("train")
+            sess.run(train, feed)
+            sess.run(train, feed)
+            np.testing.assert_allclose(sess.run("loss:0", feed), out["loss_after_2_steps"], rtol=1e-5)
+
+
+def test_composites_of_tf_ops_compute_tf_formulas():
+    from dataflow.ops.graph_compat import COMPOSITES
+
+    rng = np.random.RandomState(1)
+    y, dy = rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32), rng.randn(3, 4).astype(np.float32)
+    x = rng.randn(2, 5).astype(np.float32)
+    cases = {"TanhGrad": ([y, dy], dy * (1 - y * y)), "SigmoidGrad": ([y, dy], dy * y * (1 - y)),
+             "RsqrtGrad": ([y, dy], dy * -0.5 * y ** 3), "SqrtGrad": ([y, dy], dy * 0.5 / y),
+             "ReciprocalGrad": ([y, dy], -dy * y * y), "L2Loss": ([x], (x * x).sum() / 2),
+             "ClipByValue": ([x, np.float32(-0.5), np.float32(0.5)], np.clip(x, -0.5, 0.5)),
+             "LogSoftmax": ([x], x - np.log(np.exp(x).sum(1, keepdims=True))),
+             "BiasAddGrad": ([y], y.sum(0)), "ShapeN": ([x, y], [np.array([2, 5]), np.array([3, 4])])}
+    with tf.Graph().as_default(), tf.Session() as sess:
+        for op_type, (inputs, want) in cases.items():
+            got = sess.run(COMPOSITES[op_type]([tf.constant(v) for v in inputs], {}))
+            got = got if op_type == "ShapeN" else got[0]
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=op_type)
+        with pytest.raises(ValueError, match="NCHW"):
+            COMPOSITES["BiasAdd"]([tf.constant(x), tf.constant(x[0])], {"data_format": "NCHW"})

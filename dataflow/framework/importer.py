@@ -29,7 +29,7 @@ import numpy as np
 from . import dtypes, registry
 from .tensor_shape import TensorShape
 
-_TYPE_ALIASES = {"AddV2": "Add", "BatchMatMulV2": "BatchMatMul"}
+_TYPE_ALIASES = {"AddV2": "Add"}
 _RESOURCE_HINT = ("; resource variables (TF 2's default) are not: build the graph with reference variables "
                   "(tf.compat.v1.disable_v2_behavior(), or get_variable(..., use_resource=False))")
 _HINTS = {t: _RESOURCE_HINT for t in ("VarHandleOp", "ReadVariableOp", "AssignVariableOp", "VarIsInitializedOp")}
@@ -244,7 +244,9 @@ def import_nodes(graph, graph_def, *, prefix: str = "", input_map=None, skip=Non
         if skip is not None and skip(node):
             continue
         op_type = node.op
-        if _TYPE_ALIASES.get(op_type, op_type) not in registry.OP_DEFS:
+        from ..ops.graph_compat import COMPOSITES
+
+        if _TYPE_ALIASES.get(op_type, op_type) not in registry.OP_DEFS and op_type not in COMPOSITES:
             hint = _HINTS.get(op_type, "")
             raise ValueError(f"Cannot import node '{node.name}': op type '{op_type}' is not supported by "
                              f"dataflow{hint}")
@@ -261,15 +263,32 @@ def import_nodes(graph, graph_def, *, prefix: str = "", input_map=None, skip=Non
                 controls.append(made[src])
             else:
                 inputs.append(made[src].outputs[index])
-        op_type, inputs, attrs = _tf_node(op_type, inputs, _node_attrs(node), node)
         name = prefix + node.name
         if graph.unique_name(name, mark_as_used=False) != name:
             raise ValueError(f"Cannot import node '{node.name}': the name '{name}' is already used")
-        graph.unique_name(name)
-        op = graph.create_op(op_type, inputs, attrs, name=name + "/", control_inputs=controls)
+        if op_type in COMPOSITES and op_type not in registry.OP_DEFS:
+            op = _composite(graph, node, name, inputs, controls)
+        else:
+            op_type, inputs, attrs = _tf_node(op_type, inputs, _node_attrs(node), node)
+            graph.unique_name(name)
+            op = graph.create_op(op_type, inputs, attrs, name=name + "/", control_inputs=controls)
         op.device = node.device
         made[node.name] = op
     return made
+
+
+def _composite(graph, node, name: str, inputs: list, controls: list):
+    """A TF op that is a composite here (``ops.graph_compat.COMPOSITES``), built under ``name/impl`` and
+    passed through one op named ``name`` (Identity, or IdentityN for several outputs)."""
+    from ..ops.graph_compat import COMPOSITES
+
+    with graph.name_scope(name + "/impl/"), graph.control_dependencies(controls):
+        try:
+            outs = COMPOSITES[node.op](inputs, _node_attrs(node))
+        except ValueError as e:
+            raise ValueError(f"Cannot import node '{node.name}' (op {node.op}): {e}") from None
+    graph.unique_name(name)
+    return graph.create_op("Identity" if len(outs) == 1 else "IdentityN", outs, {}, name=name + "/")
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,

@@ -47,3 +47,65 @@ def _bga_kernel(xp, s0, s1):
 
 
 register(OpDef("BroadcastGradientArgs", _bga_infer, _bga_kernel, differentiable=False))
+
+
+# ---- TF ops that are composites here -----------------------------------------------------------------
+# TF op type -> fn(inputs, attrs) -> output tensors, built from our ops. The importer names the result
+# after the node (an Identity, or IdentityN for several outputs), so "node:0" still resolves.
+def _bias_add(inputs, attrs):
+    if attrs.get("data_format", "NHWC") not in ("NHWC", "N...C"):
+        raise ValueError("BiasAdd with data_format NCHW does not import")
+    return [inputs[0] + inputs[1]]
+
+
+def _bias_add_grad(inputs, attrs):
+    from .reduction import reduce_sum
+
+    g = inputs[0]
+    if attrs.get("data_format", "NHWC") not in ("NHWC", "N...C") or g.shape.ndims is None:
+        raise ValueError("BiasAddGrad needs data_format NHWC and a gradient of known rank")
+    return [reduce_sum(g, axis=list(range(g.shape.ndims - 1)))]
+
+
+def _shape_n(inputs, attrs):
+    from ..framework import dtypes
+    from .array import shape
+
+    return [shape(x, out_type=attrs.get("out_type") or dtypes.int32) for x in inputs]
+
+
+def _softmax(inputs, attrs, log=False):
+    from .nn_ops import log_softmax, softmax
+
+    return [(log_softmax if log else softmax)(inputs[0])]
+
+
+def _clip(inputs, attrs):
+    from .math import maximum, minimum
+
+    return [minimum(maximum(inputs[0], inputs[1]), inputs[2])]
+
+
+def _l2_loss(inputs, attrs):
+    from .reduction import reduce_sum
+
+    return [reduce_sum(inputs[0] * inputs[0]) / 2.0]
+
+
+def _identity(inputs, attrs):
+    from .array import identity
+
+    return [identity(inputs[0])]
+
+
+COMPOSITES = {
+    "BiasAdd": _bias_add, "BiasAddV1": _bias_add, "BiasAddGrad": _bias_add_grad, "ShapeN": _shape_n,
+    "Softmax": _softmax, "LogSoftmax": lambda i, a: _softmax(i, a, log=True), "ClipByValue": _clip,
+    "L2Loss": _l2_loss, "PreventGradient": _identity, "Snapshot": _identity,
+    # y = f(x) gradients, given (y, dy): TF's *Grad ops of tanh, sigmoid, rsqrt, sqrt, reciprocal
+    "TanhGrad": lambda i, a: [i[1] * (1.0 - i[0] * i[0])],
+    "SigmoidGrad": lambda i, a: [i[1] * i[0] * (1.0 - i[0])],
+    "RsqrtGrad": lambda i, a: [i[1] * -0.5 * i[0] * i[0] * i[0]],
+    "SqrtGrad": lambda i, a: [i[1] * 0.5 / i[0]],
+    "ReciprocalGrad": lambda i, a: [-i[1] * i[0] * i[0]],
+}

@@ -15,6 +15,7 @@ It writes, under the folder given:
   devices;
 * ``tf_rgb.jpg`` (TF's encode_jpeg at quality 90 of ``rgb_source.npy``) and ``expected.json``: the
   values the tests compare with (outputs of the imported graph, variables, the partitioners' shardings);
+* with the part name ``cnn`` only: ``cnn/``, a small CNN's checkpoint, ``.meta`` and outputs;
 * with the part name ``slots`` only: ``slot_keys.json``, the checkpoint keys and shapes of a partitioned
   dense layer with Adam slots and moving averages;
 * with the part name ``sparse_jpeg`` only (``gaps_oracle.py OUT sparse_jpeg``): ``sparse_jpeg.npz``,
@@ -178,7 +179,40 @@ def slots(out: str) -> None:
         json.dump(keys, f)
 
 
+def cnn(out: str) -> None:
+    """A small TF1 CNN (conv, bias, relu, max pool, dense + tanh, softmax cross-entropy, Momentum) saved
+    with its .meta, and its outputs before and after one training step (``cnn/outputs.npz``)."""
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(0)
+        x = tf.placeholder(tf.float32, [None, 8, 8, 1], name="x")
+        lab = tf.placeholder(tf.int64, [None], name="lab")
+        h = tf.layers.conv2d(x, 4, 3, padding="same", activation=tf.nn.relu)
+        h = tf.layers.flatten(tf.layers.max_pooling2d(h, 2, 2))
+        logits = tf.layers.dense(tf.layers.dense(h, 5, activation=tf.nn.tanh), 3, name="logits")
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=lab, logits=logits),
+                              name="loss")
+        probs = tf.nn.softmax(logits, name="probs")
+        acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), lab), tf.float32), name="acc")
+        train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss, name="train")
+        rng = np.random.RandomState(0)
+        xs, labels = rng.randn(6, 8, 8, 1).astype(np.float32), np.array([0, 1, 2, 0, 1, 2])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.train.Saver().save(sess, os.path.join(out, "cnn", "model.ckpt"))
+            feed = {x: xs, lab: labels}
+            before = sess.run([probs, loss, acc], feed)
+            sess.run(train, feed)
+            sess.run(train, feed)
+            after = sess.run(loss, feed)
+    np.savez(os.path.join(out, "cnn", "outputs.npz"), x=xs, labels=labels, probs=before[0], loss=before[1],
+             acc=before[2], loss_after_2_steps=after)
+
+
 def main(out: str) -> None:
+    if sys.argv[2:] == ["cnn"]:
+        cnn(out)
+        return
     if sys.argv[2:] == ["sparse_jpeg"]:
         sparse_jpeg(out)
         return
