@@ -238,14 +238,14 @@ def import_nodes(graph, graph_def, *, prefix: str = "", input_map=None, skip=Non
     skip : callable, optional
         ``skip(node) -> bool``: nodes not imported (a consumer of one is an error).
     """
+    from ..ops.graph_compat import COMPOSITES
+
     input_map = dict(input_map or {})
     made: dict = {}
     for node in _topological(list(graph_def.node)):
         if skip is not None and skip(node):
             continue
         op_type = node.op
-        from ..ops.graph_compat import COMPOSITES
-
         if _TYPE_ALIASES.get(op_type, op_type) not in registry.OP_DEFS and op_type not in COMPOSITES:
             hint = _HINTS.get(op_type, "")
             raise ValueError(f"Cannot import node '{node.name}': op type '{op_type}' is not supported by "
