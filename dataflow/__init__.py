@@ -120,3 +120,11 @@ from .ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402,F401
 
 # distributed training (issue 12): tf.cluster.LocalCluster / ProcessCluster; Session(target) dispatches itself
 from . import cluster  # noqa: E402,F401
+
+# ---- gaps2: meta graphs, partitioned variables, sparse placeholders, JPEG ----
+from .framework.importer import import_graph_def  # noqa: E402,F401
+from .ops.partitioned_variables import (  # noqa: E402,F401
+    PartitionedVariable, fixed_size_partitioner, min_max_variable_partitioner, variable_axis_size_partitioner)
+from .ops.sparse_placeholder import sparse_placeholder  # noqa: E402,F401
+from .ops.sparse_feature import SparseFeature, sparse_reorder  # noqa: E402,F401
+from .ops.jpeg import decode_jpeg, encode_jpeg  # noqa: E402,F401  (tf.image.* too)

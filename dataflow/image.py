@@ -1,4 +1,4 @@
-"""``tf.image``: image codecs (PNG).
+"""``tf.image``: image codecs (PNG; JPEG through Pillow).
 
 Examples
 --------
@@ -7,6 +7,7 @@ Examples
 True
 """
 
+from .ops.jpeg import decode_jpeg, encode_jpeg
 from .ops.png import decode_png, encode_png
 
-__all__ = ["decode_png", "encode_png"]
+__all__ = ["decode_jpeg", "decode_png", "encode_jpeg", "encode_png"]

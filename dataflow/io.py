@@ -21,3 +21,9 @@ from .ops.parsing_ops import (
 __all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType", "TFRecordOptions",
            "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_png", "decode_raw", "encode_png", "gfile", "parse_example",
            "parse_single_example", "parse_single_sequence_example", "tf_record_iterator"]
+
+from .ops.sparse_feature import SparseFeature  # noqa: E402
+from .ops.sparse_placeholder import sparse_placeholder  # noqa: E402
+from .ops.jpeg import decode_jpeg, encode_jpeg  # noqa: E402
+
+__all__ += ["SparseFeature", "decode_jpeg", "encode_jpeg", "sparse_placeholder"]

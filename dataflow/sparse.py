@@ -12,3 +12,8 @@ from .framework.sparse_tensor import SparseTensor, SparseTensorValue
 from .ops.sparse_ops import to_dense
 
 __all__ = ["SparseTensor", "SparseTensorValue", "to_dense"]
+
+from .ops.sparse_feature import sparse_reorder as reorder  # noqa: E402
+from .ops.sparse_placeholder import sparse_placeholder as placeholder  # noqa: E402
+
+__all__ += ["placeholder", "reorder"]

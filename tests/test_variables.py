@@ -265,21 +265,6 @@ def test_constraints_are_stored_on_variables():
         tf.Variable([1.0], constraint=0.1)
 
 
-def test_partitioner_is_not_implemented():
-    def partitioner(shape, dtype):
-        return [2, 1]
-
-    with pytest.raises(NotImplementedError, match="[Pp]artitioned variables are not supported"):
-        tf.get_variable("p", [4, 3], partitioner=partitioner)
-    with pytest.raises(NotImplementedError, match="[Pp]artitioned variables are not supported"):
-        with tf.variable_scope("scope", partitioner=partitioner):
-            tf.get_variable("p", [4, 3])
-    with pytest.raises(NotImplementedError):
-        tf.get_variable_scope().set_partitioner(partitioner)
-    assert tf.global_variables() == []
-    assert tf.get_variable("p", [4, 3], partitioner=None).shape.as_list() == [4, 3]
-
-
 # ---- initializers -------------------------------------------------------------------------------
 def _init_value(initializer, shape, dtype=tf.float32):
     v = tf.get_variable("v", shape, dtype=dtype, initializer=initializer)

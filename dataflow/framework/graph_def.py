@@ -15,6 +15,10 @@ list or tuple of one such kind     ``list``
 anything else (a fused program)    ``s``: its ``repr``
 =================================  ==============================================
 
+Private attrs let :mod:`dataflow.framework.importer` rebuild our ops exactly (TF ignores ``_`` attrs):
+``_df_none`` names the attrs whose value was None (left out above), ``_df_repr`` those written as a
+``repr``, ``_df_added`` the ``T`` added for TF's readers.
+
 :func:`ops_to_graph_def` converts any list of operations, not only a whole graph: the runtime exports
 the ops a plan actually ran (after rewriting) as ``RunMetadata.partition_graphs``. The protobuf
 classes are TensorBoard's copies of TF's (``tensorboard.compat.proto``), imported when first used.
@@ -144,12 +148,21 @@ def node_def(op, add_shapes: bool = False):
     nd = _protos()[2].NodeDef(name=op.name, op=op.type, device=op.device or "")
     nd.input.extend(input_name(t) for t in op._inputs)
     nd.input.extend("^" + c.name for c in op._control_inputs)
+    none, reprs = [], []
     for k, v in op.attrs.items():
         av = attr_value(v)
-        if av is not None:
-            nd.attr[k].CopyFrom(av)
+        if av is None:
+            none.append(k)
+            continue
+        if av.WhichOneof("value") == "s" and not isinstance(v, (str, bytes)):
+            reprs.append(k)  # written as its repr: the importer reads it back with ast.literal_eval
+        nd.attr[k].CopyFrom(av)
+    for key, names in (("_df_none", none), ("_df_repr", reprs)):  # so that importing gives the same attrs
+        if names:
+            nd.attr[key].list.s.extend(n.encode() for n in names)
     if "T" not in op.attrs and op._inputs and op.type != "FusedElementwise":
         nd.attr["T"].type = dtype_enum(op._inputs[0].dtype)
+        nd.attr["_df_added"].list.s.append(b"T")  # for TF's readers only: not imported back
     if add_shapes:
         shapes = nd.attr["_output_shapes"].list
         shapes.SetInParent()

@@ -71,6 +71,8 @@ class SparseTensor:
     def shape(self) -> TensorShape:
         from ..ops.common import constant_value
 
+        if getattr(self, "_static_shape", None) is not None:  # a sparse_placeholder's declared shape
+            return self._static_shape
         known = constant_value(self.dense_shape)
         if known is not None:
             return TensorShape([int(d) for d in known])
@@ -83,6 +85,13 @@ class SparseTensor:
     def _fetch_components(self):
         """``(tensors, rebuild)``: what ``Session.run`` fetches for this value and how to rebuild it."""
         return [self.indices, self.values, self.dense_shape], lambda parts: SparseTensorValue(*parts)
+
+    def _feed_components(self, value) -> dict:
+        """``{part: array}``: the three placeholders fed from a SparseTensorValue (or a 3-tuple)."""
+        if not isinstance(value, (tuple, list)) or len(value) != 3:
+            raise TypeError(f"The value fed to the SparseTensor {self.values.name} must be a SparseTensorValue or "
+                            f"an (indices, values, dense_shape) tuple, got {type(value).__name__}")
+        return dict(zip((self.indices, self.values, self.dense_shape), value))
 
     def eval(self, feed_dict=None, session=None) -> SparseTensorValue:
         from ..runtime.session import get_default_session

@@ -18,3 +18,5 @@ from . import fused  # noqa: F401,E402  (FusedElementwise: made by dataflow/rewr
 from . import summary_ops  # noqa: F401,E402
 from . import candidate_sampling, sparse_training, string_ops  # noqa: F401,E402
 from . import sequence_example_ops  # noqa: F401,E402
+from . import graph_compat  # noqa: F401,E402  (ops of graphs written by TensorFlow)
+from . import jpeg, sparse_feature  # noqa: F401,E402

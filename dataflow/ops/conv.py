@@ -485,7 +485,7 @@ def _lowest(dtype):
 def _pooled_shape(in_shape: TensorShape, attrs) -> TensorShape:
     fmt = attrs["data_format"]
     n, h, w, c = nhwc_dims(dims4(in_shape, "value"), fmt)
-    oh, ow = pool_window((h, w), **attrs).out
+    oh, ow = pool_window((h, w), attrs["ksize"], attrs["strides"], attrs["padding"], fmt).out
     return TensorShape(format_dims([n, oh, ow, c], fmt))
 
 

@@ -612,6 +612,8 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
     """
     if params is None or (isinstance(params, (list, tuple)) and not params):
         raise ValueError("Need at least one param")
+    if hasattr(params, "_get_variable_list"):  # a PartitionedVariable: its parts are the shards (as TF)
+        params = params._get_variable_list()
     params = list(params) if isinstance(params, (list, tuple)) else [params]
     with name_scope(name, "embedding_lookup", params + [ids]) as scope:
         params = [convert_to_tensor(p) for p in params]

@@ -321,6 +321,10 @@ def config(features: dict, single: bool, allow_empty: bool = False) -> dict:
 
 
 def _parse(serialized, features, name, example_names, single: bool):
+    from .sparse_feature import combine, expand
+
+    requested = set(features)
+    features, sparse_features = expand(features)
     attrs = config(features, single)
     with name_scope(name, "ParseSingleExample" if single else "ParseExample", [serialized]) as scope:
         s = convert_to_tensor(serialized, dtype=dtypes.string)
@@ -335,7 +339,7 @@ def _parse(serialized, features, name, example_names, single: bool):
                                                      for n in np.asarray(known).reshape(-1))
         attrs["names"] = names
         op = make_op("ParseSingleExample" if single else "ParseExample", [s], attrs, scope)
-    return features_result(list(op.outputs), attrs)
+    return combine(features_result(list(op.outputs), attrs), sparse_features, requested)
 
 
 def features_result(outs: list, attrs: dict) -> dict:

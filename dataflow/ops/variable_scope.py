@@ -26,20 +26,13 @@ class _ReuseMode(enum.Enum):
 AUTO_REUSE = _ReuseMode.AUTO_REUSE
 
 
-def _no_partitioner(partitioner):
-    if partitioner is not None:
-        raise NotImplementedError(
-            "Partitioned variables are not supported: dataflow makes one variable per get_variable; pass "
-            "partitioner=None (and shard by hand with several variables and tf.nn.embedding_lookup).")
-
-
 class VariableScope:
     """A variable scope: a name prefix, a reuse mode and defaults for ``get_variable``."""
 
     def __init__(self, reuse, name="", initializer=None, regularizer=None, caching_device=None,
                  partitioner=None, custom_getter=None, name_scope="", dtype=dtypes.float32,
                  use_resource=None, constraint=None):
-        _no_partitioner(partitioner)
+        self._partitioner = partitioner
         self._name = name
         self._reuse = reuse
         self._initializer = initializer
@@ -83,10 +76,10 @@ class VariableScope:
 
     @property
     def partitioner(self):
-        return None
+        return self._partitioner
 
     def set_partitioner(self, partitioner):
-        _no_partitioner(partitioner)
+        self._partitioner = partitioner
 
     def reuse_variables(self):
         """Make this scope (and scopes opened in it from now on) reuse variables."""
@@ -104,8 +97,8 @@ class VariableScope:
     def get_variable(self, name, shape=None, dtype=None, initializer=None, regularizer=None,
                      trainable=True, collections=None, caching_device=None, partitioner=None,
                      validate_shape=True, use_resource=None, custom_getter=None, constraint=None, **kw):
-        _no_partitioner(partitioner)
         full = f"{self._name}/{name}" if self._name else name
+        partitioner = partitioner if partitioner is not None else self._partitioner
         initializer = initializer if initializer is not None else self._initializer
         constraint = constraint if constraint is not None else self._constraint
         regularizer = regularizer if regularizer is not None else self._regularizer
@@ -114,6 +107,11 @@ class VariableScope:
         kwargs = dict(shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
                       trainable=trainable, collections=collections, validate_shape=validate_shape,
                       constraint=constraint, reuse=self._reuse)
+        if partitioner is not None:
+            from .partitioned_variables import get_partitioned_variable
+
+            single = (lambda n, **kw: getter(_store_get, n, **kw)) if getter is not None else _store_get
+            return get_partitioned_variable(single, full, partitioner, **kwargs)
         if getter is not None:
             return getter(_store_get, full, **kwargs)
         return _store_get(full, **kwargs)
@@ -126,7 +124,7 @@ def _store(graph) -> dict:
 
 
 def _store_get(name, shape=None, dtype=dtypes.float32, initializer=None, regularizer=None, trainable=True,
-               collections=None, validate_shape=True, constraint=None, reuse=None, **kw):
+               collections=None, validate_shape=True, constraint=None, reuse=None, partition_info=None, **kw):
     graph = get_default_graph()
     store = _store(graph)
     if name in store:
@@ -167,7 +165,7 @@ def _store_get(name, shape=None, dtype=dtypes.float32, initializer=None, regular
 
         def init_value():
             try:
-                return initializer(dims, dtype=dtype, partition_info=None)
+                return initializer(dims, dtype=dtype, partition_info=partition_info)
             except TypeError:
                 return initializer(dims, dtype=dtype)
 
@@ -229,7 +227,6 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
     """
     if name_or_scope is None and default_name is None:
         raise TypeError("If default_name is None then name_or_scope is required")
-    _no_partitioner(partitioner)
     graph = get_default_graph()
     if values:
         from ..framework.graph import graph_of
@@ -264,6 +261,7 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             regularizer=regularizer if regularizer is not None else base.regularizer,
             custom_getter=custom_getter if custom_getter is not None else base.custom_getter,
             dtype=dtype if dtype is not None else base.dtype, name_scope=op_scope or "",
+            partitioner=partitioner if partitioner is not None else base.partitioner,
             constraint=constraint if constraint is not None or op_scope is None else base.constraint)
         graph._variable_scope = scope
         # TF's scope counts: opening counts the full name; leaving a scope opened by name forgets the

@@ -230,6 +230,8 @@ def _flatten_feeds(feed_dict) -> dict:
             if not isinstance(v, (tuple, list)) or len(v) != len(k):
                 raise ValueError(f"The value fed to the structure {k!r} must have its structure, got {v!r}")
             flat.update(_flatten_feeds(dict(zip(k, v))))
+        elif hasattr(k, "_feed_components"):  # a SparseTensor (tf.sparse_placeholder) fed as one value
+            flat.update(k._feed_components(v))
         else:
             flat[k] = v
     return flat
@@ -397,7 +399,8 @@ class Session:
                 plan = self._plans.get(key) if key is not None else None
                 if plan is None:
                     plan = self._make_plan(fetches, _flatten_feeds(feed_dict), trace)
-                    plan.nested_feeds = any(isinstance(k, tuple) for k in feed_dict)
+                    plan.nested_feeds = any(isinstance(k, tuple) or hasattr(k, "_feed_components")
+                                            for k in feed_dict)
                     if key is not None:
                         if any(k[0] != key[0] for k in self._plans):  # older graph versions never hit again
                             for k in [k for k in self._plans if k[0] != key[0]]:

@@ -68,3 +68,8 @@ __all__ += ["CheckpointSaverHook", "CheckpointSaverListener", "FeedFnHook", "Fin
             "SummarySaverHook", "ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession", "Scaffold",
             "SessionCreator", "SingularMonitoredSession", "WorkerSessionCreator", "SessionRunArgs",
             "SessionRunContext", "SessionRunHook", "SessionRunValues"]
+
+# meta graphs (TF1 surface gaps)
+from .meta_graph import export_meta_graph, import_meta_graph, read_meta_graph_file  # noqa: E402
+
+__all__ += ["export_meta_graph", "import_meta_graph", "read_meta_graph_file"]

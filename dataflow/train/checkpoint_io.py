@@ -82,13 +82,20 @@ def protos():
         ("shard_id", _F.TYPE_INT32, None, None),
         ("offset", _F.TYPE_INT64, None, None),
         ("size", _F.TYPE_INT64, None, None),
-        ("crc32c", _F.TYPE_FIXED32, None, None)])  # field 7 (slices of partitioned variables) not read
+        ("crc32c", _F.TYPE_FIXED32, None, None),
+        ("slices", _F.TYPE_MESSAGE, _F.LABEL_REPEATED, ".dataflow.checkpoint.TensorSliceProto")])
+    tslice = _message("TensorSliceProto", [
+        ("extent", _F.TYPE_MESSAGE, _F.LABEL_REPEATED, ".dataflow.checkpoint.TensorSliceProto.Extent")])
+    extent = _message("Extent", [("start", _F.TYPE_INT64, None, None), ("length", _F.TYPE_INT64, None, None)])
+    extent.oneof_decl.add(name="has_length")  # TF: a missing length is the whole axis
+    extent.field[1].oneof_index = 0
+    tslice.nested_type.append(extent)
     state = _message("CheckpointState", [
         ("model_checkpoint_path", _F.TYPE_STRING, None, None),
         ("all_model_checkpoint_paths", _F.TYPE_STRING, _F.LABEL_REPEATED, None),
         ("all_model_checkpoint_timestamps", _F.TYPE_DOUBLE, _F.LABEL_REPEATED, None),
         ("last_preserved_timestamp", _F.TYPE_DOUBLE, None, None)])
-    file.message_type.extend([header, entry, state])
+    file.message_type.extend([header, entry, state, tslice])
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(file.name)
@@ -96,7 +103,7 @@ def protos():
         pool.AddSerializedFile(file.SerializeToString())
     make = getattr(message_factory, "GetMessageClass", None) or message_factory.MessageFactory(pool).GetPrototype
     classes = {n: make(pool.FindMessageTypeByName(f"dataflow.checkpoint.{n}"))
-               for n in ("BundleHeaderProto", "BundleEntryProto", "CheckpointState")}
+               for n in ("BundleHeaderProto", "BundleEntryProto", "CheckpointState", "TensorSliceProto")}
     return types.SimpleNamespace(text_format=text_format, VersionDef=versions_pb2.VersionDef,
                                  DataType=types_pb2.DataType, **classes)
 
@@ -232,25 +239,54 @@ def decode_strings(raw: bytes, count: int) -> tuple[list, int]:
     return out, crc32c(raw[pos - sum(lengths):], crc)
 
 
-def write_bundle(prefix: str, tensors: dict) -> None:
-    """Write ``tensors`` (name -> array) as a V2 checkpoint at ``prefix``: data file first, then index."""
-    chunks, entries, offset = [], [], 0
-    for name in sorted(tensors):
-        arr = np.asarray(tensors[name])
+def write_bundle(prefix: str, tensors: dict, shard_of: dict | None = None, num_shards: int = 1,
+                 sliced: dict | None = None) -> None:
+    """Write ``tensors`` as a V2 checkpoint at ``prefix``: the data files first, then the index.
+
+    Parameters
+    ----------
+    tensors : dict
+        Key (a name, or the bytes of :func:`checkpoint_slices.slice_key`) -> array.
+    shard_of : dict, optional
+        Key -> data file number (``Saver(sharded=True)``: one per device); default all in shard 0.
+    num_shards : int
+        How many data files (``PREFIX.data-0000i-of-0000N``).
+    sliced : dict, optional
+        Full name -> ``(dtype, full shape, [(starts, lengths), ...])`` of partitioned variables: their
+        entries, holding the slices' extents and no data (their slices are in ``tensors``).
+    """
+    from .checkpoint_slices import slice_proto
+
+    chunks = [[] for _ in range(num_shards)]
+    offsets, entries = [0] * num_shards, []
+    keys = {(k.encode() if isinstance(k, str) else k): k for k in tensors}
+    for key in sorted(keys):
+        arr = np.asarray(tensors[keys[key]])
+        shard = (shard_of or {}).get(keys[key], 0)
         enum = dtype_enum(dtypes.as_dtype(arr.dtype))
         if arr.dtype.kind in "OSU":
             raw, crc = encode_strings(arr)
         else:
             raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
             crc = crc32c(raw)
-        entry = protos().BundleEntryProto(dtype=enum, shard_id=0, offset=offset, size=len(raw), crc32c=mask(crc))
+        entry = protos().BundleEntryProto(dtype=enum, shard_id=shard, offset=offsets[shard], size=len(raw),
+                                          crc32c=mask(crc))
         for d in arr.shape:
             entry.shape.dim.add(size=d)
-        chunks.append(raw)
+        chunks[shard].append(raw)
+        entries.append((key, entry.SerializeToString()))
+        offsets[shard] += len(raw)
+    for name, (dtype, full_shape, pieces) in (sliced or {}).items():
+        entry = protos().BundleEntryProto(dtype=dtype_enum(dtype))
+        for d in full_shape:
+            entry.shape.dim.add(size=d)
+        for starts, lengths in sorted(pieces):
+            entry.slices.append(slice_proto(protos().TensorSliceProto, starts, lengths))
         entries.append((name.encode(), entry.SerializeToString()))
-        offset += len(raw)
-    header = protos().BundleHeaderProto(num_shards=1, endianness=0, version=protos().VersionDef(producer=1))
-    write_atomic(data_file(prefix), chunks)
+    header = protos().BundleHeaderProto(num_shards=num_shards, endianness=0, version=protos().VersionDef(producer=1))
+    for shard in range(num_shards):
+        write_atomic(data_file(prefix, shard, num_shards), chunks[shard])
+    entries.sort()
     write_atomic(index_file(prefix), [build_table([(b"", header.SerializeToString())] + entries)])
 
 
@@ -287,10 +323,15 @@ class BundleReader:
                                             f"matching files for {prefix}")
         table = read_table(read_bytes(self._index_name), self._index_name)
         self.entries: dict[str, object] = {}
+        self._slice_entries: dict[bytes, object] = {}  # slices of partitioned variables, by binary key
         try:
             header = protos().BundleHeaderProto.FromString(table.pop(b"", b""))
             for key, value in table.items():
-                self.entries[key.decode()] = protos().BundleEntryProto.FromString(value)
+                entry = protos().BundleEntryProto.FromString(value)
+                if key[:1] == b"\x00":
+                    self._slice_entries[key] = entry
+                else:
+                    self.entries[key.decode()] = entry
         except Exception as e:  # a decode error of a crc-valid index: written by something else
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: {e}") from None
         if header.endianness != 0:
@@ -323,9 +364,32 @@ class BundleReader:
         return dims
 
     def tensor(self, name: str) -> np.ndarray:
-        """The tensor ``name``, after checking its size and crc32c against the index."""
+        """The tensor ``name``, after checking its size and crc32c against the index (a partitioned
+        variable's slices assembled)."""
         entry = self._entry(name)
+        if entry.slices:
+            return self._assembled(name, entry)
+        return self._read(name, entry, self.dtype(name), self.shape(name))
+
+    def _assembled(self, name: str, entry) -> np.ndarray:
+        from .checkpoint_slices import assemble, slice_bounds, slice_key
+
         dtype, shape = self.dtype(name), self.shape(name)
+        pieces = []
+        for sl in entry.slices:
+            starts, lengths, key_lengths = slice_bounds(sl, shape)
+            key = slice_key(name, starts, key_lengths)
+            part = self._slice_entries.get(key)
+            if part is None:
+                raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor {name} "
+                                                f"lists a slice {starts}+{lengths} that is not in the index")
+            pieces.append((starts, lengths, self._read(name, part, dtype, list(lengths))))
+        return assemble(shape, object if dtype is dtypes.string else dtype.as_numpy_dtype, pieces)
+
+    def _read(self, name: str, entry, dtype, shape) -> np.ndarray:
+        if [d.size for d in entry.shape.dim] != list(shape):
+            raise self._loss(name, entry.shard_id, f"a slice's shape {[d.size for d in entry.shape.dim]} is not "
+                                                   f"{list(shape)}")
         shard = entry.shard_id
         if not 0 <= shard < self.num_shards:
             raise DataLossError(None, None, f"Corrupted checkpoint index file {self._index_name}: tensor "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..framework import dtypes
 from ..framework.graph import GraphKeys, convert_to_tensor, get_default_graph, name_scope
+from ..ops.partitioned_variables import copy_slice_info
 
 
 class ExponentialMovingAverage:
@@ -70,6 +71,7 @@ class ExponentialMovingAverage:
             with graph.control_dependencies(None), graph.name_scope(None):
                 self._averages[var] = Variable(var.initialized_value(), trainable=False,
                                                name=self.average_name(var))
+                copy_slice_info(var, self._averages[var])
             graph.add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, var)
         with name_scope(self._name):
             decay = convert_to_tensor(self._decay, dtype=dtypes.float32, name="decay")

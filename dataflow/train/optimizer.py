@@ -118,11 +118,14 @@ class Optimizer:
         return [v for slots in self._slots.values() for v in slots.values()]
 
     def _get_or_make_slot(self, var, initial_value, slot_name, op_name):
+        from ..ops.partitioned_variables import copy_slice_info
+
         slots = self._slots.setdefault(slot_name, {})
         if var not in slots:
             with get_default_graph().name_scope(None):
                 slots[var] = Variable(initial_value, trainable=False, name=f"{var.op.name}/{op_name}",
                                       dtype=var.dtype)
+            copy_slice_info(var, slots[var])
         return slots[var]
 
     def _zeros_slot(self, var, slot_name, op_name):

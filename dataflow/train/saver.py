@@ -28,23 +28,34 @@ _RESTORE_HINT = ("Restoring from checkpoint failed. This is most likely due to a
                  "expected based on the checkpoint. Original error:\n\n")
 
 
-def _var_name(v) -> str:
-    return v.op.name
+def _parts(v) -> list:
+    return v._get_variable_list() if hasattr(v, "_get_variable_list") else [v]
 
 
-def _as_var_dict(var_list) -> dict:
+def _saveables(var_list) -> list:
+    """``[(checkpoint key, variable, SaveSliceInfo or None)]``, sorted: a part of a partitioned variable
+    is saved under its full variable's name, as a slice."""
     if var_list is None:
         graph = get_default_graph()
         var_list = graph.get_collection(GraphKeys.GLOBAL_VARIABLES) + graph.get_collection("saveable_objects")
+    pairs = []
     if isinstance(var_list, dict):
-        return dict(var_list)
-    out = {}
-    for v in var_list:
-        name = _var_name(v)
-        if name in out:
-            raise ValueError(f"At least two variables have the same name: {name}")
-        out[name] = v
-    return out
+        for key, v in var_list.items():
+            parts = _parts(v) if not isinstance(v, (list, tuple)) else list(v)
+            pairs += [(key, p) for p in parts]
+    else:
+        for v in var_list:
+            for p in _parts(v):
+                info = getattr(p, "_save_slice_info", None)
+                pairs.append((info.full_name if info is not None else p.op.name, p))
+    out, whole, sliced = [], set(), set()
+    for key, v in pairs:
+        info = getattr(v, "_save_slice_info", None)
+        if key in whole or (info is None and key in sliced):
+            raise ValueError(f"At least two variables have the same name: {key}")
+        (whole if info is None else sliced).add(key)
+        out.append((key, v, info))
+    return sorted(out, key=lambda e: (e[0], e[2].var_offset if e[2] is not None else []))
 
 
 def _shape_str(shape) -> str:
@@ -62,7 +73,8 @@ class Saver:
     reshape : bool
         Restore a checkpoint tensor of another shape but the same element count by reshaping it.
     sharded : bool
-        Accepted for compatibility; every checkpoint is written as one shard.
+        Write one data file per device of the variables (``PREFIX.data-0000i-of-0000N``, devices in
+        sorted order as TF), with one index.
     max_to_keep : int
         How many recent checkpoints to keep (None or 0: keep all).
     keep_checkpoint_every_n_hours : float
@@ -111,21 +123,21 @@ class Saver:
 
         if self._built:
             return
-        self._vars = _as_var_dict(self._var_list)
-        if not self._vars and not self._allow_empty:
+        self._items = _saveables(self._var_list)
+        if not self._items and not self._allow_empty:
             raise ValueError("No variables to save")
-        graph = next(iter(self._vars.values())).graph if self._vars else get_default_graph()
+        graph = self._items[0][1].graph if self._items else get_default_graph()
         self._graph = graph
-        self._feeds, assigns = {}, []
+        self._feeds, assigns = [], []
         with graph.as_default(), graph.name_scope(self._name):
-            for i, (name, v) in enumerate(sorted(self._vars.items())):
+            for i, (_, v, _) in enumerate(self._items):
                 dtype = dtypes.as_dtype(v.dtype).base_dtype
                 shape = v.shape if v.shape.is_fully_defined() else None
                 ph = placeholder(dtype, shape, name=f"restore_value_{i}")
-                self._feeds[name] = ph
+                self._feeds.append(ph)
                 assigns.append(assign(v, ph, validate_shape=shape is not None, name=f"Assign_{i}"))
             self._restore_op = group(*assigns, name="restore_all")
-        self._fetches = {name: (v.value() if hasattr(v, "value") else v) for name, v in self._vars.items()}
+        self._fetches = [(v.value() if hasattr(v, "value") else v) for _, v, _ in self._items]
         self._built = True
 
     # ---- saving ------------------------------------------------------------------------------
@@ -160,27 +172,51 @@ class Saver:
             prefix = save_path
         if sess.graph is not self._graph:
             raise RuntimeError("The Session graph is not the graph of this Saver's variables.")
-        names = sorted(self._fetches)
-        values = sess.run([self._fetches[n] for n in names])
-        io.write_bundle(prefix, dict(zip(names, values)))
+        self._write(prefix, sess.run(self._fetches))
         if write_meta_graph:
             self._write_meta_graph(prefix + "." + meta_graph_suffix)
         if write_state:
             self._record(prefix, io.dirname(save_path), latest_filename)
         return prefix
 
-    def _write_meta_graph(self, url: str) -> None:
-        if not hasattr(self._graph, "as_graph_def"):
-            return  # no GraphDef export in this build: the checkpoint itself is complete without it
-        from tensorboard.compat.proto import meta_graph_pb2
+    def _write(self, prefix: str, values: list) -> None:
+        """Write the values of ``self._items``: slices of partitioned variables under their full name,
+        one data file per device when sharded."""
+        from ..framework.device import canonical_device
+        from .checkpoint_slices import slice_key
 
-        meta = meta_graph_pb2.MetaGraphDef(graph_def=self._graph.as_graph_def())
-        meta.meta_info_def.tensorflow_version = "dataflow"
-        meta.saver_def.restore_op_name = self._restore_op.name
-        meta.saver_def.max_to_keep = self._max_to_keep or 0
-        meta.saver_def.keep_checkpoint_every_n_hours = self._keep_hours
-        meta.saver_def.version = 2
-        io.write_atomic(url, [meta.SerializeToString()])
+        devices = sorted({canonical_device(v.device) for _, v, _ in self._items}) if self._sharded else [""]
+        tensors, shard_of, sliced = {}, {}, {}
+        for (key, v, info), value in zip(self._items, values):
+            shard = devices.index(canonical_device(v.device)) if self._sharded else 0
+            if info is not None:
+                entry = sliced.setdefault(key, (dtypes.as_dtype(v.dtype).base_dtype, info.full_shape, []))
+                entry[2].append((info.var_offset, info.var_shape))
+                key = slice_key(key, info.var_offset, info.var_shape)
+            tensors[key], shard_of[key] = value, shard
+        io.write_bundle(prefix, tensors, shard_of, max(len(devices), 1), sliced)
+
+    def as_saver_def(self):
+        """This Saver's ``SaverDef`` protobuf (its restore op's name, ``max_to_keep``...)."""
+        from tensorboard.compat.proto import saver_pb2
+
+        self.build()
+        return saver_pb2.SaverDef(restore_op_name=self._restore_op.name, max_to_keep=self._max_to_keep or 0,
+                                  keep_checkpoint_every_n_hours=self._keep_hours, sharded=bool(self._sharded),
+                                  version=saver_pb2.SaverDef.V2)
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False, export_scope=None,
+                          clear_devices=False, clear_extraneous_savers=False, strip_default_attrs=False,
+                          save_debug_info=False):
+        """``tf.train.export_meta_graph`` of this Saver's graph with its SaverDef."""
+        from .meta_graph import export_meta_graph
+
+        return export_meta_graph(filename=filename, saver_def=self.as_saver_def(), collection_list=collection_list,
+                                 as_text=as_text, graph=self._graph, export_scope=export_scope,
+                                 clear_devices=clear_devices)
+
+    def _write_meta_graph(self, url: str) -> None:
+        self.export_meta_graph(url)
 
     def _record(self, prefix: str, save_dir: str, latest_filename: str) -> None:
         now = time.time()
@@ -222,12 +258,22 @@ class Saver:
             raise ValueError("Can't load save_path when it is None.")
         if not io.checkpoint_exists(save_path):
             raise ValueError("The passed save_path is not a valid checkpoint: " + save_path)
+        from .checkpoint_slices import region
+
         reader = io.BundleReader(save_path)
-        feed = {}
-        for name, ph in self._feeds.items():
+        feed, full = {}, {}
+        for (name, var, info), ph in zip(self._items, self._feeds):
             if name not in reader.entries:
                 raise NotFoundError(None, None, f"{_RESTORE_HINT}Key {name} not found in checkpoint")
-            var, value = self._vars[name], reader.tensor(name)  # validated first: a bad entry is DataLossError
+            if name not in full:  # validated first: a bad entry is DataLossError
+                full[name] = reader.tensor(name)
+            value = full[name]
+            if info is not None:
+                if list(value.shape) != info.full_shape:
+                    raise InvalidArgumentError(None, None, f"{_RESTORE_HINT}tensor_name = {name}; the partitioned "
+                                                           f"variable's full shape {_shape_str(info.full_shape)} "
+                                                           f"is not the checkpoint's {_shape_str(value.shape)}")
+                value = value[region(info.var_offset, info.var_shape)]
             want, have = dtypes.as_dtype(var.dtype).base_dtype, reader.dtype(name)
             if want is not have:
                 raise InvalidArgumentError(None, None, f"{_RESTORE_HINT}tensor_name = {name}; expected dtype "

@@ -116,22 +116,49 @@ def _emit(out: bytearray, contents: bytes) -> bytes:
     return handle
 
 
+def shortest_separator(start: bytes, limit: bytes) -> bytes:
+    """A short key in ``[start, limit)`` (LevelDB's ``BytewiseComparator::FindShortestSeparator``)."""
+    n = min(len(start), len(limit))
+    i = 0
+    while i < n and start[i] == limit[i]:
+        i += 1
+    if i < n and start[i] < 0xFF and start[i] + 1 < limit[i]:
+        return start[:i] + bytes([start[i] + 1])
+    return start
+
+
+def short_successor(key: bytes) -> bytes:
+    """A short key ``>= key`` (LevelDB's ``FindShortSuccessor``: the first byte below 0xff, plus one)."""
+    for i, b in enumerate(key):
+        if b != 0xFF:
+            return key[:i] + bytes([b + 1])
+    return key
+
+
 def build_table(items) -> bytes:
-    """The bytes of a table holding ``items``, (key, value) byte pairs in strictly increasing key order."""
+    """The bytes of a table holding ``items``, (key, value) byte pairs in strictly increasing key order.
+
+    As LevelDB's (and TensorFlow's) TableBuilder, a block's index key is a short separator between its
+    last key and the next block's first (the last block's, a short successor), so the bytes are TF's.
+    """
     out = bytearray()
     index = _BlockBuilder()
     block = _BlockBuilder()
-    previous = None
+    previous, pending = None, None
     for key, value in items:
         if previous is not None and key <= previous:
             raise ValueError(f"table keys must be strictly increasing: {key!r} after {previous!r}")
+        if pending is not None:
+            index.add(shortest_separator(previous, key), pending)
+            pending = None
         previous = key
         block.add(key, value)
         if len(block.buf) >= BLOCK_SIZE:
-            index.add(block.last, _emit(out, block.finish()))
+            pending = _emit(out, block.finish())
             block = _BlockBuilder()
     if block.buf or previous is None:
-        index.add(block.last, _emit(out, block.finish()))
+        pending = _emit(out, block.finish())
+    index.add(short_successor(previous or b""), pending)
     meta_handle = _emit(out, _BlockBuilder().finish())
     index_handle = _emit(out, index.finish())
     footer = meta_handle + index_handle
