@@ -38,11 +38,13 @@ STREAM_INTERVAL_S = 0.0
 """Seconds between two writes of a stream (0: write as soon as the previous write is done)."""
 
 
-def lower_interval(stream, interval: float = STREAM_INTERVAL_S) -> bool:
+def lower_interval(stream, interval: float | None = None) -> bool:
     """Set ``stream.interval`` (a ``BatchedSend``'s, in seconds) to ``interval`` if it is higher.
 
+    ``interval`` defaults to :data:`STREAM_INTERVAL_S`.
     Returns whether it was changed. Anything that is not a number-valued ``interval`` is left alone.
     """
+    interval = STREAM_INTERVAL_S if interval is None else interval
     current = getattr(stream, "interval", None)
     if isinstance(current, (int, float)) and not isinstance(current, bool) and current > interval:
         stream.interval = interval
@@ -56,8 +58,8 @@ class FastStreams(SchedulerPlugin):
     name = "dataflow-fast-streams"
     idempotent = True  # registered by every session: the first registration stays
 
-    def __init__(self, interval: float = STREAM_INTERVAL_S):
-        self.interval = interval
+    def __init__(self, interval: float | None = None):
+        self.interval = STREAM_INTERVAL_S if interval is None else interval
 
     async def start(self, scheduler) -> None:
         for streams in (getattr(scheduler, "stream_comms", None), getattr(scheduler, "client_comms", None)):
@@ -83,8 +85,8 @@ class FastWorkerStream(WorkerPlugin):
     name = "dataflow-fast-worker-stream"
     idempotent = True
 
-    def __init__(self, interval: float = STREAM_INTERVAL_S):
-        self.interval = interval
+    def __init__(self, interval: float | None = None):
+        self.interval = STREAM_INTERVAL_S if interval is None else interval
 
     def setup(self, worker) -> None:
         lower_interval(getattr(worker, "batched_stream", None), self.interval)
