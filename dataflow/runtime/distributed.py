@@ -17,18 +17,21 @@ input comes from a later segment (the rule of ``plan.segment``), so segments for
 ``VariableV2`` ops are not segment members: each segment that uses a variable gets the variable's op
 prepended, so it binds a slot of its own.
 
-**State held explicitly.** The session holds, per variable, a Dask future of its current value (on the
-variable's worker) -- never the value. A run submits one task per segment,
-``_run_segment(plan_key, blob, session_id, *inputs, *variable_values)``; the task puts the variable
-values in its slots, runs the generated program and returns ``(fetches, outputs, new values of the
-variables it writes)``, or the new value alone when that is all it returns (an assign, a one-variable
-update). Small ``getitem`` tasks on the same worker split a tuple that holds variables; the variable
-versions thread through the segments in order, and when the whole run has finished the session swaps
-its futures for the new ones (a failed run changes no variable). Only fetches are gathered; weights
-never travel through the client.
+**State held explicitly.** The session holds, per variable, where its current value is -- never the
+value: ``(future, index)``, a Dask future (on the variable's worker) of the result of the task that
+last wrote it and the variable's place in that result (None: the whole result). A run submits one
+task per segment, ``_run_segment(plan_key, blob, session_id, index, picks, n_vars, push, *inputs,
+*variable_values)``; the task picks its inputs and variables out of their producers' results, puts
+the variable values in its slots, runs the generated program and returns ``(fetches, outputs, new
+values of the variables it writes)``, or the new value alone when that is all it returns (an assign,
+a one-variable update). Consumers and the next versions of the variables index into that tuple, so
+no task runs to split it; the variable versions thread through the segments in order, and when the
+whole run has finished the session swaps its entries for the new ones (a failed run changes no
+variable). Only fetches come back to the client, small ones pushed by the worker with the task's
+completion (:func:`_push_fetches`), larger ones gathered; weights never travel through the client.
 
 **Shipping segments.** A plan's description (its ops, the tensors each segment takes and returns,
-py_func functions) is pickled once by cloudpickle into a ``plan-<token>`` task; workers unpickle it
+py_func functions) is pickled once by cloudpickle into a ``plan-<token>-blob`` task; workers unpickle it
 once (cache keyed by plan key) and rebuild their segments with :func:`plan.generate` against a
 worker-local state (slots, and random generators shared by the session's segments on that worker).
 As every task is pure given its inputs, Dask recomputes intermediates lost with a worker.
