@@ -4,7 +4,6 @@ FULL_TRACE, ``sess.lower`` and ``tf.InteractiveSession(target)`` on real ``dask 
 
 import json
 import os
-import sys
 import time
 import types
 

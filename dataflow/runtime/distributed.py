@@ -46,7 +46,6 @@ unreachable scheduler or a missing worker is ``UnavailableError``.
 
 from __future__ import annotations
 
-import operator
 import threading
 import time
 import uuid
@@ -298,9 +297,8 @@ class DistributedPlan:
         s._fast_stream()
         client = s._client
         step = next(s._steps)
-        current = dict(s._vars)
-        lost = [v for sp in self.segs for v in sp.var_names if v in current and
-                current[v][0].status in ("lost", "cancelled", "error")]
+        lost = [v for sp in self.segs for v in sp.var_names if v in s._vars and
+                s._vars[v][0].status in ("lost", "cancelled", "error")]
         if lost:
             raise _LostVariables(sorted(set(lost)))
         values: dict = dict(zip(self.feeds, feed_values))
@@ -308,11 +306,13 @@ class DistributedPlan:
         def emit(key, func, *args, **kw):
             return client.submit(func, *args, key=key, **kw)
 
-        seg_futs, fetch_futs, new_vars = self._submit(emit, values, current, step)
-        before = {n: e[0] for n, e in s._vars.items() if e is not None}
-        s._wait(seg_futs, before)
+        seg_futs, fetch_futs, new_vars, swapped = s._submit_and_wait(
+            lambda: self._submit(emit, values, dict(s._vars), step))
+        if not swapped:  # not finished within the first wait, or failed: the bounded wait says what
+            s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
+            s._vars.update(new_vars)
         fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
-        s._vars.update(new_vars)
+        s._held = seg_futs  # released by the next run, from the client's event loop
         for sp in self.segs:
             for v in sp.var_names:
                 s._var_home.setdefault(v, sp.worker)

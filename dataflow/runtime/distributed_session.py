@@ -92,6 +92,7 @@ class DistributedSession(Session):
         install(self._client)  # best effort: lower the cluster's stream batching intervals
         self._topic = f"dataflow-fetch-{self._id}"  # small fetches pushed by the workers (_run_segment)
         self._pushed: dict = {}  # task key -> pickled fetches
+        self._held: list = []  # the last run's segment futures (see _submit_and_wait)
         self._client.subscribe_topic(self._topic, self._on_pushed)
 
     @property
@@ -169,6 +170,41 @@ class DistributedSession(Session):
             self._pushed[msg["key"]] = msg["data"]
 
     # ---- waiting for a run ----------------------------------------------------------------------
+    def _submit_and_wait(self, submit) -> tuple:
+        """Submit a run's tasks and wait for them, in one call on the client's event loop.
+
+        ``submit()`` returns ``(segment futures, fetch futures, new variable entries)``. Each call
+        from the user's thread into the client's event loop thread wakes it up (``Client.submit``,
+        ``wait``, and each future's release do), which costs about a millisecond per step on a busy
+        machine; here the submission, the first wait (up to a second) and the release of the last
+        run's futures (held in ``_held``, released after this run's tasks went out) share one.
+        When every segment finished, the variables' entries are swapped there too (so the old
+        versions are released from the loop as well). Returns ``(*submit(), swapped)``.
+        """
+        from distributed import wait
+
+        progress = getattr(self.config, "dask_progress", False)  # _wait shows the bar as it waits
+
+        async def run():
+            held, self._held = self._held, []
+            seg_futs, fetch_futs, new_vars = submit()
+            del held
+            if progress:
+                return seg_futs, fetch_futs, new_vars, False
+            try:
+                with self._client.as_current():
+                    await wait(seg_futs, timeout=min(1.0, self._wait_s))
+            except Exception:  # noqa: BLE001 - timeouts, cancellations: _wait tells them apart
+                pass
+            swapped = all(f.status == "finished" for f in seg_futs)
+            if swapped:
+                old = [self._vars.get(v) for v in new_vars]
+                self._vars.update(new_vars)
+                del old
+            return seg_futs, fetch_futs, new_vars, swapped
+
+        return self._client.sync(run)
+
     def _wait(self, seg_futs, current: dict) -> None:
         """Wait (bounded) for a run's segment tasks; errors as TF's classes.
 
@@ -370,6 +406,7 @@ class DistributedSession(Session):
             return
         super().close()
         self._vars.clear()
+        self._held = []
         client = self._client
         if client.status == "running":
             client.unsubscribe_topic(self._topic)
