@@ -277,7 +277,7 @@ class DistributedPlan:
                 [current.get(v) or (None, None) for v in sp.var_names]
             key = f"{sp.name}-{self.token}-{step}"
             f = emit(key, _run_segment, self.key, self.blob, self.session._id, sp.index, tuple(j for _, j in srcs),
-                     len(sp.var_names), None if lowering else (topic if sp.fetches else None, key),
+                     len(sp.var_names), None if lowering else (topic, key),
                      *[a for a, _ in srcs], *[done[j] for j in sp.control_after], **sp.submit_kw())
             seg_futs.append(f)
             if sp.fetches:
@@ -306,12 +306,16 @@ class DistributedPlan:
         def emit(key, func, *args, **kw):
             return client.submit(func, *args, key=key, **kw)
 
-        seg_futs, fetch_futs, new_vars, swapped = s._submit_and_wait(
+        seg_futs, fetch_futs, new_vars, done = s._submit_and_wait(
             lambda: self._submit(emit, values, dict(s._vars), step))
-        if not swapped:  # not finished within the first wait, or failed: the bounded wait says what
-            s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
-            s._vars.update(new_vars)
-        fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
+        try:
+            if not done:  # not finished within the first wait, or failed: the bounded wait says what
+                s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
+                s._vars.update(new_vars)
+            fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
+        finally:
+            for f in seg_futs:
+                s._pushed.pop(f.key, None)
         s._held = seg_futs  # released by the next run, from the client's event loop
         for sp in self.segs:
             for v in sp.var_names:
@@ -537,31 +541,35 @@ def _run_segment(plan_key, blob, sid, index, picks, n_vars, push, *args):
         built.tracer.segment(push[1] if push else f"{built.name}-{plan_key}-{index}", start)
     fetched = tuple(results[:built.n_fetches])
     if push is not None and push[0] is not None:
-        _push_fetches(*push, fetched)
+        _push_fetches(*push, fetched if built.n_fetches else None)
     if not results and len(new) == 1:  # _SegmentPlan.bare: the new value is the result
         return new[0]
     return (fetched, *results[built.n_fetches:], *new)
 
 
-def _push_fetches(topic: str, key: str, fetched: tuple) -> None:
-    """Send small fetched values to the client as a Dask event (``Worker.log_event``).
+def _push_fetches(topic: str, key: str, fetched: tuple | None) -> None:
+    """Tell the client that the task ``key`` ran, with its small fetched values: a Dask event.
 
-    The event travels on the worker's stream to the scheduler ahead of the task's completion, and
-    the scheduler forwards it to the subscribed client ahead of the ``key-in-memory`` report, so the
-    client has the values when its wait returns: no gather round trip to the worker. Values over
-    :data:`_PUSH_LIMIT` bytes pickled (the scheduler keeps a topic's last events) or that do not
-    pickle are not sent; the client then gathers them from the task's result as usual.
+    The event (``Worker.log_event``) travels on the worker's stream to the scheduler ahead of the
+    task's completion, and the scheduler forwards it to the subscribed client ahead of the
+    ``key-in-memory`` report, so the client can finish the run on it: no gather round trip to the
+    worker, no wait for the scheduler's transitions. Values over :data:`_PUSH_LIMIT` bytes pickled
+    (the scheduler keeps a topic's last events) or that do not pickle are not sent; the client then
+    gathers them from the task's result as usual. ``fetched`` None: the segment fetches nothing.
     """
     import pickle
 
     from distributed import get_worker
 
-    try:
-        data = pickle.dumps(fetched, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # noqa: BLE001 - the gather path returns it (or says what went wrong)
-        return
-    if len(data) <= _PUSH_LIMIT:
-        get_worker().log_event(topic, {"key": key, "data": data})
+    msg = {"key": key}
+    if fetched is not None:
+        try:
+            data = pickle.dumps(fetched, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - the gather path returns it (or says what went wrong)
+            data = None
+        if data is not None and len(data) <= _PUSH_LIMIT:
+            msg["data"] = data
+    get_worker().log_event(topic, msg)
 
 
 def _take_traces(plan_key: str) -> list:

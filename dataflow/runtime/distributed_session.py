@@ -91,7 +91,8 @@ class DistributedSession(Session):
 
         install(self._client)  # best effort: lower the cluster's stream batching intervals
         self._topic = f"dataflow-fetch-{self._id}"  # small fetches pushed by the workers (_run_segment)
-        self._pushed: dict = {}  # task key -> pickled fetches
+        self._pushed: dict = {}  # task key -> pickled fetches (None: the task ran, its fetches not sent)
+        self._waiting = None  # (keys whose event has not come, asyncio.Event set when none is left)
         self._held: list = []  # the last run's segment futures (see _submit_and_wait)
         self._client.subscribe_topic(self._topic, self._on_pushed)
 
@@ -164,10 +165,15 @@ class DistributedSession(Session):
         lower_interval(getattr(self._client, "scheduler_comm", None))
 
     def _on_pushed(self, event) -> None:
-        """Dask event handler (client's event loop): a worker pushed a segment's fetches."""
+        """Dask event handler (client's event loop): a segment task ran, here are its small fetches."""
         msg = event[1]
         if isinstance(msg, dict) and "key" in msg:
-            self._pushed[msg["key"]] = msg["data"]
+            self._pushed[msg["key"]] = msg.get("data")
+            waiting = self._waiting
+            if waiting is not None:
+                waiting[0].discard(msg["key"])
+                if not waiting[0]:
+                    waiting[1].set()
 
     # ---- waiting for a run ----------------------------------------------------------------------
     def _submit_and_wait(self, submit) -> tuple:
@@ -178,9 +184,16 @@ class DistributedSession(Session):
         ``wait``, and each future's release do), which costs about a millisecond per step on a busy
         machine; here the submission, the first wait (up to a second) and the release of the last
         run's futures (held in ``_held``, released after this run's tasks went out) share one.
-        When every segment finished, the variables' entries are swapped there too (so the old
-        versions are released from the loop as well). Returns ``(*submit(), swapped)``.
+
+        The run is done when every segment task has either finished or sent its completion event
+        (:func:`~dataflow.runtime.distributed._push_fetches`, sent once the segment has run, ahead of
+        the task's completion report, which takes the scheduler a task transition longer). Then the
+        variables' entries are swapped there too (the old versions are released from the loop as
+        well). Returns ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the
+        caller's bounded :meth:`_wait` tells what happened.
         """
+        import asyncio
+
         from distributed import wait
 
         progress = getattr(self.config, "dask_progress", False)  # _wait shows the bar as it waits
@@ -191,17 +204,30 @@ class DistributedSession(Session):
             del held
             if progress:
                 return seg_futs, fetch_futs, new_vars, False
+            pending = {f.key for f in seg_futs} - set(self._pushed)
+            signalled = asyncio.Event()
+            if pending:
+                self._waiting = (pending, signalled)  # _on_pushed runs on this loop: no race
+            else:
+                signalled.set()
+            with self._client.as_current():
+                finished = asyncio.ensure_future(wait(seg_futs, timeout=min(1.0, self._wait_s)))
+            events = asyncio.ensure_future(signalled.wait())
             try:
-                with self._client.as_current():
-                    await wait(seg_futs, timeout=min(1.0, self._wait_s))
-            except Exception:  # noqa: BLE001 - timeouts, cancellations: _wait tells them apart
-                pass
-            swapped = all(f.status == "finished" for f in seg_futs)
-            if swapped:
+                await asyncio.wait([finished, events], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._waiting = None
+                for t in (finished, events):
+                    if not t.done():
+                        t.cancel()
+                    elif not t.cancelled():
+                        t.exception()  # retrieved: timeouts and cancellations are _wait's to tell
+            done = signalled.is_set() or all(f.status == "finished" for f in seg_futs)
+            if done:
                 old = [self._vars.get(v) for v in new_vars]
                 self._vars.update(new_vars)
                 del old
-            return seg_futs, fetch_futs, new_vars, swapped
+            return seg_futs, fetch_futs, new_vars, done
 
         return self._client.sync(run)
 
