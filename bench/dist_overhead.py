@@ -5,10 +5,10 @@ Starts ``dask scheduler`` and named ``dask worker`` processes on 127.0.0.1 (``da
 ProcessCluster``: ps-0, worker-0, worker-1, one thread each) and prints:
 
 - the per-step time of a tiny graph (``y = x * 2`` with one feed, on worker-0) and of a variable
-  update (``assign_add`` on ps-0): what a Dask round trip costs a run; the tiny graph also without
-  the fetches pushed with the task's completion (a gather round trip), then also with Dask's own
-  stream batching intervals (client 10 ms, scheduler 5/2 ms, worker 2 ms) instead of the session's
-  (``dataflow.runtime.dask_plugins``);
+  update (``assign_add`` on ps-0): what a Dask round trip costs a run; the tiny graph also with its
+  fetches gathered instead of pushed with the segment's completion event (a gather round trip), then
+  also with Dask's own stream batching intervals (client 10 ms, scheduler 5/2 ms, worker 2 ms)
+  instead of the session's (``dataflow.runtime.dask_plugins``);
 - the MLP of ``examples/distributed_towers.py`` (32-64-4, batch 64 per tower, SGD) with its variables
   on ps-0 and 1 or 2 data-parallel towers on worker-0/worker-1: steps/s and examples/s, next to the
   same graph in a local ``tf.Session()``.
@@ -96,12 +96,12 @@ def overhead(target: str, n: int, blocks: int) -> dict:
         out["assign_add on ps-0, fetching the new value"] = per_call(lambda: sess.run(inc), n, blocks)
         # the same without the pushed fetches (a gather round trip), then with Dask's stream intervals too
         sess.client.run(_set_push_limit, -1)
-        out["tiny, fetch gathered (no push)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        out["tiny, fetches gathered (not pushed)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
         sess.client.run_on_scheduler(_set_intervals, 0.005, 0.002)
         sess.client.run(_set_worker_interval, 0.002)
         sess.client.scheduler_comm.interval = 0.010
         saved, dask_plugins.STREAM_INTERVAL_S = dask_plugins.STREAM_INTERVAL_S, 0.010
-        out["tiny, no push, Dask's intervals (10/5/2/2 ms)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        out["tiny, fetches gathered, Dask's stream intervals (10/5/2/2 ms)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
         dask_plugins.STREAM_INTERVAL_S = saved
         sess.client.run(_set_push_limit, dist._PUSH_LIMIT)
         sess.client.run_on_scheduler(_set_intervals, saved, saved)
