@@ -54,6 +54,25 @@ def test_lower_interval_changes_only_a_numeric_higher_interval():
     dask_plugins.FastStreams(0.0).add_worker(scheduler=types.SimpleNamespace(), worker="tcp://w")  # no streams
 
 
+def test_install_is_best_effort():
+    class Refusing:  # a scheduler that cannot unpickle the plugin answers registration with an error
+        def __init__(self):
+            self.plugins = []
+
+        def register_plugin(self, plugin):
+            self.plugins.append(plugin)
+            raise ModuleNotFoundError("No module named 'dataflow'")
+
+    client = Refusing()
+    assert dask_plugins.install(client) is False
+    assert isinstance(client.plugins[0], dask_plugins.FastStreams)
+    accepting = types.SimpleNamespace(plugins=[])
+    accepting.register_plugin = accepting.plugins.append
+    assert dask_plugins.install(accepting) is True
+    assert [type(p) for p in accepting.plugins] == [dask_plugins.FastStreams, dask_plugins.FastWorkerStream]
+    assert all(p.idempotent for p in accepting.plugins)  # every session registers them: the first stays
+
+
 # ---- on a cluster --------------------------------------------------------------------------------------
 def _scheduler_intervals(dask_scheduler=None):
     return ([s.interval for s in dask_scheduler.stream_comms.values()],
