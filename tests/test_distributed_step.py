@@ -138,17 +138,23 @@ def test_a_training_step_is_one_task_per_segment(cluster):
         sess.run(tf.global_variables_initializer())
         sess.run([train, loss])
         sess.client.get_task_stream()  # start recording
+        first = next(sess._steps) + 1  # the step number of the next run (task keys end with it)
         got = [sess.run([train, loss])[1] for _ in range(4)]
-        time.sleep(0.5)  # the task stream is reported with the workers' heartbeats' data
-        stream = sess.client.get_task_stream()
         got.append(sess.run([w, b, step]))
         plan = next(p for p in sess._plans.values() if len(p.fetch_targets) == 2 and
                     any(sp.name == "GradientDescent" for sp in p.segs))
         running = [sp for sp in plan.segs if not sp.skip]
+
+        def recorded():  # the four steps' tasks (a run ends on its events, the stream on completions)
+            return [t["key"] for t in sess.client.get_task_stream() if f"-{plan.token}-" in t["key"]
+                    and int(t["key"].rsplit("-", 1)[1]) in range(first, first + 4)]
+
+        deadline = time.monotonic() + 20
+        while len(keys := recorded()) < 4 * len(running) and time.monotonic() < deadline:
+            time.sleep(0.2)
     np.testing.assert_allclose(got[:4], [float(v) for v in want[1:5]], rtol=1e-6)
     for g, r in zip(got[4], want[5]):
         np.testing.assert_allclose(g, r, rtol=1e-6)
-    keys = [t["key"] for t in stream if f"-{plan.token}-" in t["key"]]
     names = {key_split(k) for k in keys}
     # no getitem task per updated variable (W, b, global_step) and none for the fetched loss
     assert not any(n.startswith(("W", "b", "global_step", "getitem", "fetch")) for n in names), names
