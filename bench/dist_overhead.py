@@ -5,8 +5,10 @@ Starts ``dask scheduler`` and named ``dask worker`` processes on 127.0.0.1 (``da
 ProcessCluster``: ps-0, worker-0, worker-1, one thread each) and prints:
 
 - the per-step time of a tiny graph (``y = x * 2`` with one feed, on worker-0) and of a variable
-  update (``assign_add`` on ps-0): what a Dask round trip costs a run; each also with the client's
-  message batching at Dask's default 10 ms (the session lowers it to 1 ms, see ``_fast_stream``);
+  update (``assign_add`` on ps-0): what a Dask round trip costs a run; the tiny graph also with its
+  fetches gathered instead of pushed with the segment's completion event (a gather round trip), then
+  also with Dask's own stream batching intervals (client 10 ms, scheduler 5/2 ms, worker 2 ms)
+  instead of the session's (``dataflow.runtime.dask_plugins``);
 - the MLP of ``examples/distributed_towers.py`` (32-64-4, batch 64 per tower, SGD) with its variables
   on ps-0 and 1 or 2 data-parallel towers on worker-0/worker-1: steps/s and examples/s, next to the
   same graph in a local ``tf.Session()``.
@@ -51,6 +53,23 @@ def _noop(x):
     return x
 
 
+def _set_intervals(to_workers: float, to_clients: float, dask_scheduler=None) -> None:
+    for stream in dask_scheduler.stream_comms.values():
+        stream.interval = to_workers
+    for stream in dask_scheduler.client_comms.values():
+        stream.interval = to_clients
+
+
+def _set_push_limit(limit: int) -> None:
+    from dataflow.runtime import distributed
+
+    distributed._PUSH_LIMIT = limit
+
+
+def _set_worker_interval(interval: float, dask_worker=None) -> None:
+    dask_worker.batched_stream.interval = interval
+
+
 def overhead(target: str, n: int, blocks: int) -> dict:
     tf.reset_default_graph()
     x = tf.placeholder(tf.float32, name="x")
@@ -67,18 +86,26 @@ def overhead(target: str, n: int, blocks: int) -> dict:
             lambda: client.submit(_noop, 1.0, pure=False).result(), n, blocks)
     with tf.Session() as local:
         out["tiny, local Session"] = per_call(lambda: local.run(y, {x: 1.0}), n, blocks)
-    from dataflow.runtime import distributed_session as ds
+    from dataflow.runtime import distributed as dist
+    from dataflow.runtime import dask_plugins
 
-    fast = ds._STREAM_INTERVAL_S
     with tf.Session(target) as sess:
         sess.run(v.initializer)
-        # Dask's own 10 ms client batching (the session's before it lowered it) against the session's
-        for label, interval in (("", fast), (", client batching 10 ms", 0.010)):
-            ds._STREAM_INTERVAL_S = interval
-            sess.client.scheduler_comm.interval = interval
-            out[f"tiny (y = x * 2, one feed) on worker-0{label}"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
-            out[f"assign_add on ps-0{label}"] = per_call(lambda: sess.run(inc.op), n, blocks)
-        ds._STREAM_INTERVAL_S = fast
+        out["tiny (y = x * 2, one feed) on worker-0"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        out["assign_add on ps-0"] = per_call(lambda: sess.run(inc.op), n, blocks)
+        out["assign_add on ps-0, fetching the new value"] = per_call(lambda: sess.run(inc), n, blocks)
+        # the same without the pushed fetches (a gather round trip), then with Dask's stream intervals too
+        sess.client.run(_set_push_limit, -1)
+        out["tiny, fetches gathered (not pushed)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        sess.client.run_on_scheduler(_set_intervals, 0.005, 0.002)
+        sess.client.run(_set_worker_interval, 0.002)
+        sess.client.scheduler_comm.interval = 0.010
+        saved, dask_plugins.STREAM_INTERVAL_S = dask_plugins.STREAM_INTERVAL_S, 0.010
+        out["tiny, fetches gathered, Dask's stream intervals (10/5/2/2 ms)"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        dask_plugins.STREAM_INTERVAL_S = saved
+        sess.client.run(_set_push_limit, dist._PUSH_LIMIT)
+        sess.client.run_on_scheduler(_set_intervals, saved, saved)
+        sess.client.run(_set_worker_interval, saved)
     return out
 
 

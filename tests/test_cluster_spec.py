@@ -80,5 +80,6 @@ def test_bad_targets():
         tf.Session(target=3.5)
     with pytest.raises(tf.errors.UnauthenticatedError, match="dask_security"):
         tf.Session("tls://127.0.0.1:1")
-    with pytest.raises(tf.errors.UnimplementedError):
-        tf.InteractiveSession("tcp://127.0.0.1:1")
+    with pytest.raises(tf.errors.UnavailableError):  # a cluster InteractiveSession, its scheduler unreachable
+        tf.InteractiveSession("tcp://127.0.0.1:1", config=tf.ConfigProto(operation_timeout_in_ms=2000))
+    assert tf.get_default_session() is None

@@ -404,6 +404,7 @@ def test_a_one_variable_update_is_one_task_and_the_stream_is_not_batched_10ms(cl
         for _ in range(3):
             sess.run(inc.op)
         # the segment's own result is the new value: no getitem task (whose key starts with the name)
-        assert not sess._vars["counter"].key.startswith("counter-"), sess._vars["counter"].key
+        future, index = sess._vars["counter"]
+        assert index is None and not future.key.startswith("counter-"), future.key
         assert sess.run(v) == 3.0 and sess.run(inc) == 4.0
         assert sess.client.scheduler_comm.interval <= 0.001  # Dask's default is 10 ms

@@ -17,18 +17,21 @@ input comes from a later segment (the rule of ``plan.segment``), so segments for
 ``VariableV2`` ops are not segment members: each segment that uses a variable gets the variable's op
 prepended, so it binds a slot of its own.
 
-**State held explicitly.** The session holds, per variable, a Dask future of its current value (on the
-variable's worker) -- never the value. A run submits one task per segment,
-``_run_segment(plan_key, blob, session_id, *inputs, *variable_values)``; the task puts the variable
-values in its slots, runs the generated program and returns ``(fetches, outputs, new values of the
-variables it writes)``, or the new value alone when that is all it returns (an assign, a one-variable
-update). Small ``getitem`` tasks on the same worker split a tuple that holds variables; the variable
-versions thread through the segments in order, and when the whole run has finished the session swaps
-its futures for the new ones (a failed run changes no variable). Only fetches are gathered; weights
-never travel through the client.
+**State held explicitly.** The session holds, per variable, where its current value is -- never the
+value: ``(future, index)``, a Dask future (on the variable's worker) of the result of the task that
+last wrote it and the variable's place in that result (None: the whole result). A run submits one
+task per segment, ``_run_segment(plan_key, blob, session_id, index, picks, n_vars, push, *inputs,
+*variable_values)``; the task picks its inputs and variables out of their producers' results, puts
+the variable values in its slots, runs the generated program and returns ``(fetches, outputs, new
+values of the variables it writes)``, or the new value alone when that is all it returns (an assign,
+a one-variable update). Consumers and the next versions of the variables index into that tuple, so
+no task runs to split it; the variable versions thread through the segments in order, and when the
+whole run has finished the session swaps its entries for the new ones (a failed run changes no
+variable). Only fetches come back to the client, small ones pushed by the worker with the task's
+completion (:func:`_push_fetches`), larger ones gathered; weights never travel through the client.
 
 **Shipping segments.** A plan's description (its ops, the tensors each segment takes and returns,
-py_func functions) is pickled once by cloudpickle into a ``plan-<token>`` task; workers unpickle it
+py_func functions) is pickled once by cloudpickle into a ``plan-<token>-blob`` task; workers unpickle it
 once (cache keyed by plan key) and rebuild their segments with :func:`plan.generate` against a
 worker-local state (slots, and random generators shared by the session's segments on that worker).
 As every task is pure given its inputs, Dask recomputes intermediates lost with a worker.
@@ -43,8 +46,8 @@ unreachable scheduler or a missing worker is ``UnavailableError``.
 
 from __future__ import annotations
 
-import operator
 import threading
+import time
 import uuid
 
 from .. import rewrite
@@ -53,8 +56,10 @@ from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
 from .plan import SegmentSpec, _copy, _scalar, cross_segment_inputs, generate, place, prune, segment
 from .state import SessionState, Slot
+from .trace import _EPOCH_NS, Tracer, step_stats_of
 
 _DEFAULT_TIMEOUT_S = 120.0
+_PUSH_LIMIT = 4096  # bytes: fetches up to this size (pickled) come back with the task's completion
 
 
 # ---- client side: where each op runs -------------------------------------------------------------
@@ -181,9 +186,7 @@ class _SegmentPlan:
 class DistributedPlan:
     """A run planned for a cluster: the segment descriptions (pickled once) and how to submit them."""
 
-    tracer = None
-
-    def __init__(self, session: "DistributedSession", fetch_targets, feeds, builder):
+    def __init__(self, session: "DistributedSession", fetch_targets, feeds, builder, trace: bool = False):
         import cloudpickle
 
         from ..ops import script_ops
@@ -208,6 +211,8 @@ class DistributedPlan:
         wanted_out = cross_segment_inputs(specs, seg_of, fed)
         direct = _direct_reads(specs)
         self.segs: list[_SegmentPlan] = []
+        self.segment_ops = [s.ops for s in specs]  # RunMetadata.partition_graphs of a traced run
+        self.tracer = _ClusterTrace(self) if trace else None
         descs = []
         for i, s in enumerate(specs):
             own = set(s.ops)
@@ -234,10 +239,10 @@ class DistributedPlan:
             sp.skip = sp.only_reads and not (sp.fetches or sp.outputs or sp.written or sp.is_control_source)
         self.var_home = {v: sp.worker for sp in self.segs for v in sp.var_names}
         graph = session.graph
-        blob = cloudpickle.dumps({"segments": descs, "fed": fed, "placing": placing,
+        blob = cloudpickle.dumps({"segments": descs, "fed": fed, "placing": placing, "trace": trace,
                                   "pyfuncs": dict(script_ops._funcs.get(graph, {}))})
         self.key = f"plan-{self.token}"
-        self.blob = session._client.submit(_identity, blob, key=self.key, pure=False)
+        self.blob = session._client.submit(_identity, blob, key=f"{self.key}-blob", pure=False)
 
     def execute(self, feed_values: list):
         try:
@@ -246,77 +251,165 @@ class DistributedPlan:
             self.session._recover(lost.names)
             return self._execute(feed_values)
 
+    def _submit(self, emit, values: dict, current: dict, step, lowering: bool = False) -> tuple:
+        """Emit one task per segment that runs, through ``emit(key, func, *args, **submit_kw)``.
+
+        ``values`` are the feeds' values, ``current`` the variables' ``(future, index)`` entries
+        (updated in place as segments write them). Returns ``(segment handles, {segment index:
+        handle of a result that holds fetches}, {variable: new (handle, index)})``. ``emit`` is
+        ``client.submit`` for a run, a graph builder for :class:`LoweredClusterRun` (``lowering``:
+        no task key or event topic among the arguments, where a graph would read it as a key).
+        """
+        futures: dict = {}
+        seg_futs, done, fetch_futs, new_vars = [], {}, {}, {}
+        topic = self.session._topic
+        for sp in self.segs:
+            for t, var_op in sp.direct:  # a read of a variable nothing wrote yet: the variable's future
+                if current.get(var_op.name) is None:
+                    raise errors.with_op(errors.FailedPreconditionError,
+                                         f"Attempting to use uninitialized value {var_op.name}", var_op)
+                futures[t] = current[var_op.name]
+            if sp.skip:
+                continue
+            # an input is a feed's value, or (handle, index) into a producer's result (index None: the
+            # whole result); the variables' current values likewise, then the control tokens
+            srcs = [(values[t], None) if t in values else futures[t] for t in sp.params] + \
+                [current.get(v) or (None, None) for v in sp.var_names]
+            key = f"{sp.name}-{self.token}-{step}"
+            f = emit(key, _run_segment, self.key, self.blob, self.session._id, sp.index, tuple(j for _, j in srcs),
+                     len(sp.var_names), None if lowering else (topic, key),
+                     *[a for a, _ in srcs], *[done[j] for j in sp.control_after], **sp.submit_kw())
+            seg_futs.append(f)
+            if sp.fetches:
+                fetch_futs[sp.index] = f
+            for j, t in enumerate(sp.outputs):
+                futures[t] = (f, 1 + j)
+            base = 1 + len(sp.outputs)
+            for j, v in enumerate(sp.written):  # the new versions: indexes into the result, no task each
+                current[v] = new_vars[v] = (f, None) if sp.bare else (f, base + j)
+            if sp.is_control_source:
+                done[sp.index] = emit(f"{sp.name}-done-{self.token}-{step}", _done, f, **sp.submit_kw())
+        return seg_futs, fetch_futs, new_vars
+
     def _execute(self, feed_values: list):
         s = self.session
         s._check_connected()
         s._fast_stream()
         client = s._client
         step = next(s._steps)
-        current = dict(s._vars)
-        values: dict = dict(zip(self.feeds, feed_values))
-        futures: dict = {}
-        seg_futs, done, fetch_futs, new_vars = [], {}, {}, {}
-        lost = [v for sp in self.segs for v in sp.var_names if v in current and
-                current[v].status in ("lost", "cancelled", "error")]
+        lost = [v for sp in self.segs for v in sp.var_names if v in s._vars and
+                s._vars[v][0].status in ("lost", "cancelled", "error")]
         if lost:
             raise _LostVariables(sorted(set(lost)))
-        for sp in self.segs:
-            for t, var_op in sp.direct:  # a read of a variable nothing wrote yet: the variable's future
-                if current.get(var_op.name) is None:
-                    raise errors.with_op(errors.FailedPreconditionError,
-                                         f"Attempting to use uninitialized value {var_op.name}", var_op)
-                futures[t] = (current[var_op.name], None)
-            if sp.skip:
-                continue
-            # an input is a feed's value, or (future, index) into a producer's result: a producer that
-            # writes no variable is passed whole (no getitem task), else through its getitem task
-            srcs = [(values[t], None) if t in values else futures[t] for t in sp.params]
-            args = [a for a, _ in srcs] + [current.get(v) for v in sp.var_names] + \
-                [done[j] for j in sp.control_after]
-            picks = tuple(j for _, j in srcs)
-            kw = sp.submit_kw()
-            f = client.submit(_run_segment, self.key, self.blob, s._id, sp.index, picks,
-                              len(sp.var_names), *args, key=f"{sp.name}-{self.token}-{step}", **kw)
-            seg_futs.append(f)
-            if sp.fetches and (sp.outputs or sp.written):
-                fetch_futs[sp.index] = (client.submit(operator.getitem, f, 0, key=f"fetch-{self.token}-{step}-"
-                                                      f"{sp.index}", **kw), None)
-            elif sp.fetches:  # the result is the fetches alone: gather it as it is
-                fetch_futs[sp.index] = (f, 0)
-            for j, t in enumerate(sp.outputs):
-                futures[t] = (f, 1 + j) if not sp.written else (client.submit(
-                    operator.getitem, f, 1 + j, key=f"{t.op.name}-{self.token}-{step}-{t.value_index}", **kw), None)
-            base = 1 + len(sp.outputs)
-            if sp.bare:  # the segment's result is the variable's new value itself (no getitem task)
-                current[sp.written[0]] = new_vars[sp.written[0]] = f
-            for j, v in enumerate(sp.written if not sp.bare else ()):
-                current[v] = new_vars[v] = client.submit(operator.getitem, f, base + j,
-                                                         key=f"{v}-{self.token}-{step}", **kw)
-            if sp.is_control_source:
-                done[sp.index] = client.submit(_done, f, key=f"{sp.name}-done-{self.token}-{step}", **kw)
-        fetched = self.session._wait(seg_futs, fetch_futs, new_vars, dict(s._vars))
-        s._vars.update(new_vars)
+        values: dict = dict(zip(self.feeds, feed_values))
+
+        def emit(key, func, *args, **kw):
+            return client.submit(func, *args, key=key, **kw)
+
+        seg_futs, fetch_futs, new_vars, done = s._submit_and_wait(
+            lambda: self._submit(emit, values, dict(s._vars), step))
+        try:
+            if not done:  # not finished within the first wait, or failed: the bounded wait says what
+                s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
+                s._vars.update(new_vars)
+            fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
+        finally:
+            for f in seg_futs:
+                s._pushed.pop(f.key, None)
+        s._held = seg_futs  # released by the next run, from the client's event loop
         for sp in self.segs:
             for v in sp.var_names:
                 s._var_home.setdefault(v, sp.worker)
         return self._finish(fetched, values)
 
-    def _finish(self, fetched: dict, values: dict):
-        produced = {}
-        for sp in self.segs:
-            for t, v in zip(sp.fetches, fetched.get(sp.index, ())):
-                produced[t] = v
+    def _recipe(self, values: dict) -> list:
+        """Where each fetch target's value comes from: ``(segment index, j)``, or ``(None, value)``."""
+        at = {t: (sp.index, j) for sp in self.segs for j, t in enumerate(sp.fetches)}
         out = []
         for f in self.fetch_targets:
             if isinstance(f, Operation):
-                out.append(None)
+                out.append((None, None))
             elif f in values:
-                out.append(values[f])
-            elif f.op.type == "Const" and f not in produced:
-                out.append(_scalar(_copy(f.op.attrs["value"])))
+                out.append((None, values[f]))
+            elif f.op.type == "Const" and f not in at:
+                out.append((None, _scalar(_copy(f.op.attrs["value"]))))
             else:
-                out.append(_scalar(produced[f]))
-        return self.builder(out)
+                out.append(at[f])
+        return out
+
+    def _finish(self, fetched: dict, values: dict):
+        return _build_fetched(self._recipe(values), self.builder, fetched)
+
+
+class _ClusterTrace:
+    """``plan.tracer`` of a traced cluster plan: ``step_stats()`` collects the workers' timings."""
+
+    def __init__(self, plan: DistributedPlan):
+        self.plan = plan
+
+    def step_stats(self):
+        """TF's StepStats of the last traced run: one device per worker (its TF name), ops and tasks."""
+        client = self.plan.session._client
+        try:
+            logs = client.run(_take_traces, self.plan.key, on_error="ignore")
+        except Exception as e:  # noqa: BLE001 - the run itself succeeded; say why its trace is missing
+            raise errors.UnavailableError(None, None, f"Could not collect the run's trace from the workers: {e}") \
+                from None
+        return step_stats_of([e for entries in logs.values() for e in entries])
+
+
+class LoweredClusterRun:
+    """A planned cluster run as a Dask collection (what ``DistributedSession.lower`` returns).
+
+    Its graph holds the tasks a run would submit, keyed as a run's (op names first), with the plan's
+    description and the variables' current values as futures on the cluster; ``dask.compute`` runs
+    it on the session's client and gives what ``sess.run`` gives. The new variable values it
+    computes are not kept: the session's variables do not change.
+    """
+
+    def __init__(self, plan: DistributedPlan, feed_values: list):
+        self.plan = plan
+        self.values = dict(zip(plan.feeds, feed_values))
+        self.dsk: dict = {}
+
+        def emit(key, func, *args, **kw):
+            self.dsk[key] = (func, *args)
+            return key
+
+        step = f"lower{next(plan.session._steps)}"
+        _, fetch_keys, _ = plan._submit(emit, self.values, dict(plan.session._vars), step, lowering=True)
+        self.indexes = list(fetch_keys)
+        self.keys = list(fetch_keys.values())
+
+    def __dask_graph__(self):
+        return self.dsk
+
+    def __dask_keys__(self):
+        return list(self.keys)
+
+    def __dask_postcompute__(self):
+        return _lowered_results, (self.plan._recipe(self.values), self.plan.builder, self.indexes)
+
+    def __dask_tokenize__(self):
+        return tuple(self.keys) or (self.plan.key,)
+
+    @staticmethod
+    def __dask_optimize__(dsk, keys, **kwargs):
+        return dsk
+
+    @property
+    def __dask_scheduler__(self):
+        return self.plan.session._client.get
+
+
+def _build_fetched(recipe: list, builder, fetched: dict):
+    """The fetched structure: ``builder`` of the recipe's values (``fetched``: segment -> its fetches)."""
+    return builder([v if i is None else _scalar(fetched[i][v]) for i, v in recipe])
+
+
+def _lowered_results(results, recipe, builder, indexes):
+    """``LoweredClusterRun``'s post-compute (picklable: dask may finish on a worker)."""
+    return _build_fetched(recipe, builder, {i: r[0] for i, r in zip(indexes, results)})
 
 
 class _LostVariables(Exception):
@@ -333,12 +426,49 @@ _worker_lock = threading.Lock()
 
 
 class _BuiltSegment:
-    def __init__(self, seg, slots, written_slots, n_fetches):
+    def __init__(self, seg, slots, written_slots, n_fetches, name, tracer):
         self.seg = seg
         self.slots = slots
         self.written_slots = written_slots
         self.n_fetches = n_fetches
+        self.name = name
+        self.tracer = tracer  # a _WorkerTracer in a traced plan, else None
         self.lock = threading.Lock()
+
+
+class _WorkerTracer(Tracer):
+    """A traced plan's kernel timings on a worker, with the worker's TF device name and wall-clock times.
+
+    Every op of the segment is logged on ``device`` (``/job:ps/replica:0/task:0/device:CPU:0`` for the
+    worker ``ps-0``), and each whole segment task under its task key (op type ``_RunSegment``).
+    """
+
+    def __init__(self, device: str):
+        super().__init__()
+        self.device = device
+
+    def wrap(self, kernel, op, device: str):
+        return super().wrap(kernel, op, self.device)
+
+    def segment(self, key: str, start: int) -> None:
+        self.log.append((key, "_RunSegment", f"{key} (segment task)", self.device, start,
+                         time.perf_counter_ns(), threading.get_ident()))
+
+    def take(self) -> list:
+        """The entries logged since the last call, with wall-clock nanoseconds."""
+        entries, self.log[:] = list(self.log), []
+        return [(n, t, lab, d, s + _EPOCH_NS, e + _EPOCH_NS, th) for n, t, lab, d, s, e, th in entries]
+
+
+def _worker_device(gpu: bool) -> str:
+    """This worker's TF device name: ``ps-0`` -> ``/job:ps/replica:0/task:0/device:CPU:0``."""
+    from distributed import get_worker
+
+    name = str(get_worker().name)
+    job, _, task = name.rpartition("-")
+    if not job or not task.isdigit():
+        job, task = name, "0"
+    return f"/job:{job}/replica:0/task:{task}/device:{'GPU' if gpu else 'CPU'}:0"
 
 
 def _identity(x):
@@ -370,12 +500,14 @@ def _build(plan_key: str, blob: bytes, sid: str, index: int) -> _BuiltSegment:
         state.rngs = _session_rngs.setdefault(sid, {})
         state.config = desc["placing"]  # loop and cond bodies are placed with the session's soft placement
         spec = SegmentSpec(device, place(ops, desc["placing"])[ops[0]] if ops else None, ops)
-        seg, _ = generate(spec, f"{ops[-1].name if ops else 'segment'}-{plan_key}-{index}", params, outputs,
-                          state, desc["fed"], pass_refs=True)
+        tracer = _WorkerTracer(_worker_device(device[1])) if desc.get("trace") else None
+        name = ops[-1].name if ops else "segment"
+        seg, _ = generate(spec, f"{name}-{plan_key}-{index}", params, outputs, state, desc["fed"],
+                          pass_refs=True, tracer=tracer)
         slots = [state.slot(v) for v in var_ops]
         by_name = dict(zip((v.name for v in var_ops), slots))
         built = _built[(plan_key, index)] = _BuiltSegment(seg, slots, [by_name[v.name] for v in written],
-                                                           n_fetches)
+                                                           n_fetches, name, tracer)
         return built
 
 
@@ -383,18 +515,20 @@ def _value(x):
     return _copy(x.read()) if isinstance(x, Slot) else x
 
 
-def _run_segment(plan_key, blob, sid, index, picks, n_vars, *args):
+def _run_segment(plan_key, blob, sid, index, picks, n_vars, push, *args):
     """Run one segment on this worker: ``(fetches, *outputs, *new variable values)``.
 
     A segment with no fetches or outputs that writes one variable returns that variable's new value
-    alone (the client then needs no ``getitem`` task). ``args`` are the segment's inputs (``picks[i]``
-    indexes into the i-th when it is a producer's whole result), then the current values of its
-    variables, then control-edge tokens.
+    alone. ``args`` are the segment's inputs, then the current values of its variables (``picks[i]``
+    indexes into the i-th of those when it is a producer's whole result), then control-edge tokens.
+    ``push`` is ``(topic, task key)``, the topic None unless the client wants small fetches sent as
+    an event (:func:`_push_fetches`); None in a lowered graph.
     """
     built = _build(plan_key, blob, sid, index)
     n = len(picks)
-    params = [a if j is None else a[j] for a, j in zip(args[:n], picks)]
-    var_values = args[n:n + n_vars]
+    picked = [a if j is None else a[j] for a, j in zip(args[:n], picks)]
+    params, var_values = picked[:n - n_vars], picked[n - n_vars:]
+    start = time.perf_counter_ns()
     with built.lock:
         for slot, v in zip(built.slots, var_values):
             slot.value = v
@@ -404,9 +538,46 @@ def _run_segment(plan_key, blob, sid, index, picks, n_vars, *args):
         finally:
             for slot in built.slots:
                 slot.value = None
+    if built.tracer is not None:
+        built.tracer.segment(push[1] if push else f"{built.name}-{plan_key}-{index}", start)
+    fetched = tuple(results[:built.n_fetches])
+    if push is not None and push[0] is not None:
+        _push_fetches(*push, fetched if built.n_fetches else None)
     if not results and len(new) == 1:  # _SegmentPlan.bare: the new value is the result
         return new[0]
-    return (tuple(results[:built.n_fetches]), *results[built.n_fetches:], *new)
+    return (fetched, *results[built.n_fetches:], *new)
+
+
+def _push_fetches(topic: str, key: str, fetched: tuple | None) -> None:
+    """Tell the client that the task ``key`` ran, with its small fetched values: a Dask event.
+
+    The event (``Worker.log_event``) travels on the worker's stream to the scheduler ahead of the
+    task's completion, and the scheduler forwards it to the subscribed client ahead of the
+    ``key-in-memory`` report, so the client can finish the run on it: no gather round trip to the
+    worker, no wait for the scheduler's transitions. Values over :data:`_PUSH_LIMIT` bytes pickled
+    (the scheduler keeps a topic's last events) or that do not pickle are not sent; the client then
+    gathers them from the task's result as usual. ``fetched`` None: the segment fetches nothing.
+    """
+    import pickle
+
+    from distributed import get_worker
+
+    msg = {"key": key}
+    if fetched is not None:
+        try:
+            data = pickle.dumps(fetched, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - the gather path returns it (or says what went wrong)
+            data = None
+        if data is not None and len(data) <= _PUSH_LIMIT:
+            msg["data"] = data
+    get_worker().log_event(topic, msg)
+
+
+def _take_traces(plan_key: str) -> list:
+    """Run on every worker after a traced run: the timings its segments of ``plan_key`` logged."""
+    with _worker_lock:
+        built = [b for (k, _), b in _built.items() if k == plan_key and b.tracer is not None]
+    return [e for b in built for e in b.tracer.take()]
 
 
 def _forget(sid: str, plan_keys) -> None:
@@ -421,12 +592,14 @@ def _forget(sid: str, plan_keys) -> None:
 
 
 # ---- checkpoints on the workers -------------------------------------------------------------------
-def _save_on_worker(path: str, names, *values) -> str:
+def _save_on_worker(path: str, names, picks, *values) -> str:
+    """Write the variables ``names`` (``values[i][picks[i]]``, or the whole value where None) to ``path``."""
     import io
 
     import fsspec
     import numpy as np
 
+    values = [v if j is None else v[j] for v, j in zip(values, picks)]
     buf = io.BytesIO()
     np.savez(buf, **{n.replace("/", "__"): v for n, v in zip(names, values) if v is not None})
     with fsspec.open(path, "wb") as f:
@@ -448,6 +621,6 @@ def _load_on_worker(path: str, names) -> tuple:
     return tuple(data[n.replace("/", "__")] if n.replace("/", "__") in data.files else None for n in names)
 
 
-__all__ = ["DistributedSession", "DistributedPlan", "assign_tasks", "segment_tasks", "task_of", "worker_name"]
+__all__ = ["DistributedInteractiveSession", "DistributedSession", "LoweredClusterRun", "DistributedPlan", "assign_tasks", "segment_tasks", "task_of", "worker_name"]
 
-from .distributed_session import DistributedSession  # noqa: E402
+from .distributed_session import DistributedInteractiveSession, DistributedSession  # noqa: E402

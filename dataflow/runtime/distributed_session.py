@@ -8,12 +8,12 @@ submitting are in :mod:`dataflow.runtime.distributed`, which its module docstrin
 from __future__ import annotations
 
 import itertools
+import operator
+import pickle
 import uuid
 
 from ..framework import errors
-from .session import Session
-
-_STREAM_INTERVAL_S = 0.001  # the client's batching interval for messages to the scheduler (Dask's: 10 ms)
+from .session import InteractiveSession, Session
 
 
 def _connect(target, config, timeout: float):
@@ -82,11 +82,19 @@ class DistributedSession(Session):
         self._timeout = 0  # no local deadline thread (Session.run): every cluster wait has its own timeout
         self._client, self._owns_client = _connect(target, self.config, self._wait_s)
         self._id = uuid.uuid4().hex
-        self._vars: dict = {}       # variable name -> future of its current value
+        self._vars: dict = {}       # variable name -> (future, index into its result or None)
         self._var_home: dict = {}   # variable name -> worker name (None: any)
         self._steps = itertools.count()
         self._plan_keys: list = []
         self.recover_from = None
+        from .dask_plugins import install
+
+        install(self._client)  # best effort: lower the cluster's stream batching intervals
+        self._topic = f"dataflow-fetch-{self._id}"  # small fetches pushed by the workers (_run_segment)
+        self._pushed: dict = {}  # task key -> pickled fetches (None: the task ran, its fetches not sent)
+        self._waiting = None  # (keys whose event has not come, asyncio.Event set when none is left)
+        self._held: list = []  # the last run's segment futures (see _submit_and_wait)
+        self._client.subscribe_topic(self._topic, self._on_pushed)
 
     @property
     def sess_str(self) -> str:
@@ -107,22 +115,28 @@ class DistributedSession(Session):
         from .session import _feed_checker, _flatten_fetches, _single_builder
         from ..framework.graph import Operation, Tensor
 
-        if trace:
-            raise errors.UnimplementedError(None, None, "FULL_TRACE runs are local only; use the Dask "
-                                            "dashboard or distributed.performance_report on a cluster")
         flat: list = []
         builder = _flatten_fetches(self.graph, fetches, flat)
         if isinstance(fetches, (Tensor, Operation, str)) or hasattr(fetches, "_as_graph_element"):
             builder = _single_builder
         feeds = [self.graph.as_graph_element(k, allow_operation=False) for k in feed_dict]
-        plan = DistributedPlan(self, flat, feeds, builder)
+        plan = DistributedPlan(self, flat, feeds, builder, trace)
         plan.checkers = [_feed_checker(t) for t in feeds]
         self._plan_keys.append(plan.key)
         return plan
 
     def lower(self, fetches, feed_dict=None):
-        raise errors.UnimplementedError(None, None, "Session.lower builds a local Dask graph; a cluster session "
-                                        "submits its tasks itself (watch them on the dashboard)")
+        """The tasks one ``run(fetches, feed_dict)`` submits, as a Dask collection on this cluster.
+
+        ``dask.compute(sess.lower(y, {x: 1}))`` runs them on the session's client and gives what
+        ``sess.run`` gives (reading the variables' current values; the new values it computes are
+        not kept); ``dask.visualize`` draws them, keyed by op names as in the task stream.
+        """
+        from .distributed import LoweredClusterRun
+
+        feed_dict = feed_dict or {}
+        plan = self._make_plan(fetches, feed_dict)
+        return LoweredClusterRun(plan, [check(v) for check, v in zip(plan.checkers, feed_dict.values())])
 
     def list_devices(self):
         """One CPU device per worker named ``job-task`` (``/job:ps/replica:0/task:0/device:CPU:0``), plus
@@ -142,34 +156,102 @@ class DistributedSession(Session):
 
         ``distributed.Client`` batches its messages to the scheduler every 10 ms: any message within
         10 ms of the previous one (the release of the last run's futures, then this run's tasks) waits
-        for the rest of that interval, so back-to-back runs could not be faster than 10 ms. The
-        session lowers that interval on its client's stream (``Client.scheduler_comm``, replaced on
-        reconnection, hence checked every run) to ``_STREAM_INTERVAL_S``.
+        for the rest of that interval. The session lowers that interval on its client's stream
+        (``Client.scheduler_comm``, replaced on reconnection, hence checked every run) as the plugins
+        of :mod:`dataflow.runtime.dask_plugins` lower the scheduler's and workers'.
         """
-        comm = getattr(self._client, "scheduler_comm", None)
-        if comm is not None and getattr(comm, "interval", 0) > _STREAM_INTERVAL_S:
-            comm.interval = _STREAM_INTERVAL_S
+        from .dask_plugins import lower_interval
+
+        lower_interval(getattr(self._client, "scheduler_comm", None))
+
+    def _on_pushed(self, event) -> None:
+        """Dask event handler (client's event loop): a segment task ran, here are its small fetches."""
+        msg = event[1]
+        if isinstance(msg, dict) and "key" in msg:
+            self._pushed[msg["key"]] = msg.get("data")
+            waiting = self._waiting
+            if waiting is not None:
+                waiting[0].discard(msg["key"])
+                if not waiting[0]:
+                    waiting[1].set()
 
     # ---- waiting for a run ----------------------------------------------------------------------
-    def _wait(self, seg_futs, fetch_futs: dict, new_vars: dict, current: dict) -> dict:
-        """Wait (bounded) for a run's tasks; the fetched values per segment; errors as TF's classes."""
+    def _submit_and_wait(self, submit) -> tuple:
+        """Submit a run's tasks and wait for them, in one call on the client's event loop.
+
+        ``submit()`` returns ``(segment futures, fetch futures, new variable entries)``. Each call
+        from the user's thread into the client's event loop thread wakes it up (``Client.submit``,
+        ``wait``, and each future's release do), which costs about a millisecond per step on a busy
+        machine; here the submission, the first wait (up to a second) and the release of the last
+        run's futures (held in ``_held``, released after this run's tasks went out) share one.
+
+        The run is done when every segment task has either finished or sent its completion event
+        (:func:`~dataflow.runtime.distributed._push_fetches`, sent once the segment has run, ahead of
+        the task's completion report, which takes the scheduler a task transition longer). Then the
+        variables' entries are swapped there too (the old versions are released from the loop as
+        well). Returns ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the
+        caller's bounded :meth:`_wait` tells what happened.
+        """
+        import asyncio
+
+        from distributed import wait
+
+        progress = getattr(self.config, "dask_progress", False)  # _wait shows the bar as it waits
+
+        async def run():
+            held, self._held = self._held, []
+            seg_futs, fetch_futs, new_vars = submit()
+            del held
+            if progress:
+                return seg_futs, fetch_futs, new_vars, False
+            pending = {f.key for f in seg_futs} - set(self._pushed)
+            signalled = asyncio.Event()
+            if pending:
+                self._waiting = (pending, signalled)  # _on_pushed runs on this loop: no race
+            else:
+                signalled.set()
+            with self._client.as_current():
+                finished = asyncio.ensure_future(wait(seg_futs, timeout=min(1.0, self._wait_s)))
+            events = asyncio.ensure_future(signalled.wait())
+            try:
+                await asyncio.wait([finished, events], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._waiting = None
+                for t in (finished, events):
+                    if not t.done():
+                        t.cancel()
+                    elif not t.cancelled():
+                        t.exception()  # retrieved: timeouts and cancellations are _wait's to tell
+            done = signalled.is_set() or all(f.status == "finished" for f in seg_futs)
+            if done:
+                old = [self._vars.get(v) for v in new_vars]
+                self._vars.update(new_vars)
+                del old
+            return seg_futs, fetch_futs, new_vars, done
+
+        return self._client.sync(run)
+
+    def _wait(self, seg_futs, current: dict) -> None:
+        """Wait (bounded) for a run's segment tasks; errors as TF's classes.
+
+        ``current`` maps variable names to the futures the run started from (to tell lost ones).
+        """
         from .distributed import _LostVariables
 
-        everything = seg_futs + [f for f, _ in fetch_futs.values()]  # new variable versions need not be waited for
         if getattr(self.config, "dask_progress", False):
             from distributed import progress
 
             with self._client.as_current():
-                progress(everything, notebook=False)
-        if not self._wait_bounded(everything, watch=[v for v in current.values() if v is not None]):
+                progress(seg_futs, notebook=False)
+        if not self._wait_bounded(seg_futs, watch=list(current.values())):
             raise errors.UnavailableError(None, None, self._stalled_message(seg_futs))
         for f in seg_futs:
             if f.status == "finished":
                 continue
-            lost = sorted(name for name, v in current.items() if v is not None and v.status != "finished")
+            lost = sorted(name for name, v in current.items() if v.status != "finished")
             if f.status == "pending":  # cut short by a lost input: which variables are gone
-                gone = set(self._lost_keys([v for v in current.values() if v is not None]))
-                lost = sorted(name for name, v in current.items() if v is not None and v.key in gone)
+                gone = set(self._lost_keys(list(current.values())))
+                lost = sorted(name for name, v in current.items() if v.key in gone)
             if f.status == "error":
                 exc = f.exception()
                 if isinstance(exc, errors.OpError):
@@ -182,13 +264,36 @@ class DistributedSession(Session):
             self._check_connected()
             raise errors.UnavailableError(None, None, f"Task {f.key} was {f.status} by the Dask scheduler at "
                                           f"{self.target}, or the connection to it was lost")
-        if not fetch_futs:
-            return {}
+
+    def _fetch(self, fetch_futs: dict) -> dict:
+        """``{segment index: its fetched values}`` of a finished run's segments ``{index: (future, plan)}``.
+
+        Values a worker pushed (small ones, :func:`~dataflow.runtime.distributed._push_fetches`)
+        arrived with the task's completion; the others are gathered straight from the workers
+        (``direct=True``): a segment's whole result when it returns only fetches (and outputs),
+        else its fetches alone, split off by a ``getitem`` task on its worker (variables never
+        travel to the client).
+        """
+        out, gather = {}, {}
+        for i, (f, sp) in fetch_futs.items():
+            data = self._pushed.pop(f.key, None)
+            if data is not None:
+                out[i] = pickle.loads(data)
+            elif sp.written:
+                gather[i] = (self._client.submit(operator.getitem, f, 0, key=f"fetch-{f.key}", **sp.submit_kw()),
+                             False)
+            else:
+                gather[i] = (f, True)
+        if not gather:
+            return out
+        if not self._wait_bounded([f for f, _ in gather.values()]):
+            raise errors.UnavailableError(None, None, f"Could not gather fetches within {self._wait_s:g} s")
         try:
-            values = self._client.gather([f for f, _ in fetch_futs.values()], direct=True)
+            values = self._client.gather([f for f, _ in gather.values()], direct=True)
         except Exception as e:  # the worker or scheduler went away between the wait and the gather
             raise errors.UnavailableError(None, None, f"Could not gather fetches: {e}") from None
-        return {i: v if j is None else v[j] for (i, (_, j)), v in zip(fetch_futs.items(), values)}
+        out.update({i: v[0] if whole else v for (i, (_, whole)), v in zip(gather.items(), values)})
+        return out
 
     def _wait_bounded(self, futures, watch=()) -> bool:
         """Wait for ``futures`` to finish or fail, at most the session's timeout: False if it ran out.
@@ -256,7 +361,7 @@ class DistributedSession(Session):
     # ---- variables lost with a worker --------------------------------------------------------------
     def _recover(self, names) -> None:
         self._check_connected()
-        futs = {n: f for n, f in self._vars.items() if f is not None}  # all that went, not only the first seen
+        futs = {n: e[0] for n, e in self._vars.items() if e is not None}  # all that went, not only the first seen
         gone = set(self._lost_keys(list(futs.values())))
         names = sorted(set(names) | {n for n, f in futs.items()
                                      if f.key in gone or f.status in ("lost", "cancelled", "error")})
@@ -293,15 +398,14 @@ class DistributedSession(Session):
             names = [n for n in names if n in self._vars]
             kw = {"workers": [home], "allow_other_workers": False} if home else {}
             path = f"{directory.rstrip('/')}/{home or 'any'}.npz"
-            futs.append(self._client.submit(_save_on_worker, path, names, *[self._vars[n] for n in names],
-                                            pure=False, **kw))
+            entries = [self._vars[n] for n in names]
+            futs.append(self._client.submit(_save_on_worker, path, names, [j for _, j in entries],
+                                            *[f for f, _ in entries], pure=False, **kw))
         self._wait_all(futs, "save_variables")
         return directory
 
     def restore_variables(self, directory: str) -> None:
         """Load the variables saved by :meth:`save_variables`, each on the worker that owns it."""
-        import operator
-
         from .distributed import _load_on_worker
 
         new, futs = {}, []
@@ -310,9 +414,8 @@ class DistributedSession(Session):
             path = f"{directory.rstrip('/')}/{home or 'any'}.npz"
             f = self._client.submit(_load_on_worker, path, names, pure=False, **kw)
             futs.append(f)
-            for j, n in enumerate(names):
-                new[n] = self._client.submit(operator.getitem, f, j, pure=False, **kw)
-        self._wait_all(futs + list(new.values()), "restore_variables")
+            new.update((n, (f, j)) for j, n in enumerate(names))  # indexes into the loaded tuple
+        self._wait_all(futs, "restore_variables")
         self._vars.update(new)
 
     def _wait_all(self, futs, what: str) -> None:
@@ -329,8 +432,10 @@ class DistributedSession(Session):
             return
         super().close()
         self._vars.clear()
+        self._held = []
         client = self._client
         if client.status == "running":
+            client.unsubscribe_topic(self._topic)
             from .distributed import _forget
 
             try:
@@ -339,6 +444,14 @@ class DistributedSession(Session):
                 pass
         if self._owns_client:
             client.close(timeout=min(self._wait_s, 10))
+
+
+class DistributedInteractiveSession(InteractiveSession, DistributedSession):
+    """``tf.InteractiveSession(target)``: a cluster session that makes itself, and its graph, the defaults.
+
+    As ``tf.InteractiveSession()`` does locally (``t.eval()`` and ``op.run()`` then use it) until
+    :meth:`close`.
+    """
 
 
 def _task_states(keys, dask_scheduler=None) -> dict:

@@ -317,10 +317,10 @@ class Session:
     """
 
     def __new__(cls, target="", *args, **kwargs):
-        if target not in ("", None) and cls is Session:  # a cluster target: runs go to dask.distributed
-            from .distributed import DistributedSession
+        if target not in ("", None) and cls in (Session, InteractiveSession):  # runs go to dask.distributed
+            from .distributed import DistributedInteractiveSession, DistributedSession
 
-            cls = DistributedSession
+            cls = DistributedSession if cls is Session else DistributedInteractiveSession
         return super().__new__(cls)
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: ConfigProto | None = None):

@@ -65,10 +65,18 @@ class Tracer:
     def step_stats(self) -> StepStats:
         """The logged calls since the last call, grouped by device, as TF's StepStats."""
         entries, self.log[:] = list(self.log), []
-        by_device: dict[str, DeviceStepStats] = {}
-        for name, op_type, label, device, start, end, thread in entries:
-            dev = by_device.setdefault(device, DeviceStepStats(device))
-            dur = max((end - start) // 1000, 0)
-            dev.node_stats.append(NodeExecStats(name, op_type, (start + _EPOCH_NS) // 1000, 0, dur, dur, label,
-                                                thread))
-        return StepStats(list(by_device.values()))
+        return step_stats_of(entries, _EPOCH_NS)
+
+
+def step_stats_of(entries, epoch_ns: int = 0) -> StepStats:
+    """TF's StepStats of ``(name, op type, label, device, start ns, end ns, thread)`` entries.
+
+    ``epoch_ns`` turns the entries' clock into wall-clock nanoseconds (0: they already are).
+    """
+    by_device: dict[str, DeviceStepStats] = {}
+    for name, op_type, label, device, start, end, thread in entries:
+        dev = by_device.setdefault(device, DeviceStepStats(device))
+        dur = max((end - start) // 1000, 0)
+        dev.node_stats.append(NodeExecStats(name, op_type, (start + epoch_ns) // 1000, 0, dur, dur, label,
+                                            thread))
+    return StepStats(list(by_device.values()))
