@@ -54,7 +54,7 @@ from .. import rewrite
 from ..framework import errors
 from ..framework.device import DeviceSpec
 from ..framework.graph import Operation, Tensor
-from .plan import SegmentSpec, _copy, _scalar, cross_segment_inputs, generate, place, prune, segment
+from .plan import Plan, SegmentSpec, _copy, _scalar, cross_segment_inputs, generate, place, prune, segment
 from .state import SessionState, Slot
 from .trace import _EPOCH_NS, Tracer, step_stats_of
 
@@ -186,6 +186,8 @@ class _SegmentPlan:
 class DistributedPlan:
     """A run planned for a cluster: the segment descriptions (pickled once) and how to submit them."""
 
+    partition_graphs = Plan.partition_graphs  # one GraphDef per task's segment
+
     def __init__(self, session: "DistributedSession", fetch_targets, feeds, builder, trace: bool = False):
         import cloudpickle
 
@@ -212,6 +214,8 @@ class DistributedPlan:
         direct = _direct_reads(specs)
         self.segs: list[_SegmentPlan] = []
         self.segment_ops = [s.ops for s in specs]  # RunMetadata.partition_graphs of a traced run
+        self.segment_devices = [s.device for s in specs]
+        self.transfers: list = []  # values cross workers as Dask's own transfers, not plan steps
         self.tracer = _ClusterTrace(self) if trace else None
         descs = []
         for i, s in enumerate(specs):
