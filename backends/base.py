@@ -105,3 +105,39 @@ class Backend:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.device}>"
+
+
+class ConstantCache:
+    """Graph constants uploaded to a device once (on first use) and reused by every run; a mixin of the
+    device backends (``_const_kinds``: the dtype kinds they hold on the device)."""
+
+    _const_kinds = "biuf"
+
+    def _init_constants(self) -> None:
+        import threading
+
+        self._consts: dict = {}
+        self._consts_lock = threading.Lock()
+
+    def constant(self, value):
+        """Register a graph constant (its device copy is made by :meth:`operand` when first used)."""
+        import numpy as np
+
+        if isinstance(value, np.ndarray) and value.dtype.kind in self._const_kinds:
+            with self._consts_lock:
+                if id(value) not in self._consts:
+                    if len(self._consts) > 4096:
+                        self._consts.clear()
+                    self._consts[id(value)] = (value, None)
+        return value
+
+    def operand(self, x, copy: bool = False):
+        """``x`` as a device array: registered constants uploaded once, other host values each time."""
+        if self.is_device_array(x):
+            return x
+        entry = self._consts.get(id(x))
+        if entry is not None and entry[0] is x:
+            if entry[1] is None:
+                entry = self._consts[id(x)] = (x, self.from_host(x))
+            return entry[1]
+        return self.from_host(x)

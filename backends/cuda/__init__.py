@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from ..base import Backend
+from ..base import Backend, ConstantCache
 from . import source
 
 _INSTALL = "pip install cupy-cuda12x"
@@ -41,7 +41,8 @@ _HOST_POSITIONS = {"StridedSlice": lambda n: range(1, n), "StridedSliceGrad": la
                    "Range": lambda n: range(n), "TensorArrayUnwrite": lambda n: (2,)}
 
 
-class CudaBackend(Backend):
+class CudaBackend(ConstantCache, Backend):
+    _const_kinds = "biufc"
     name = "CUDA"
     is_gpu = True
 
@@ -62,7 +63,7 @@ class CudaBackend(Backend):
         self.cupy = cupy
         self.xp = cupy
         self._kernels: dict = {}
-        self._consts: dict = {}
+        self._init_constants()
 
     def configure(self, gpu_options) -> None:
         """Apply ``ConfigProto.gpu_options``: a memory fraction below 1 caps CuPy's pool."""
@@ -182,25 +183,6 @@ class CudaBackend(Backend):
             return x
         with self.cupy.cuda.Device(self.index):
             return self.cupy.asarray(a)
-
-    def constant(self, value):
-        """Register a graph constant: its device copy is made once (on first use) and reused by every run."""
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and id(value) not in self._consts:
-            if len(self._consts) > 4096:
-                self._consts.clear()
-            self._consts[id(value)] = (value, None)
-        return value
-
-    def operand(self, x):
-        """``x`` as a CuPy array: registered constants uploaded once, other host values each time."""
-        if isinstance(x, self.cupy.ndarray):
-            return x
-        entry = self._consts.get(id(x))
-        if entry is not None and entry[0] is x:
-            if entry[1] is None:
-                entry = self._consts[id(x)] = (x, self.from_host(x))
-            return entry[1]
-        return self.from_host(x)
 
     def synchronize(self) -> None:
         self.cupy.cuda.Device(self.index).synchronize()

@@ -12,13 +12,12 @@ once per run, fetches copied back once. float64 needs ``cl_khr_fp64`` (PoCL has 
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 
 from dataflow.framework import errors
 
-from ..base import Backend
+from ..base import Backend, ConstantCache
 
 _INSTALL = 'pip install "pyopencl[pocl]"'
 _DEVICE_ALWAYS = frozenset({"RandomUniformInt", "RandomShuffle"})
@@ -40,7 +39,7 @@ def _devices():
     return cl, out
 
 
-class OpenCLBackend(Backend):
+class OpenCLBackend(ConstantCache, Backend):
     name = "OPENCL"
 
     def __init__(self, index: int = 0):
@@ -57,8 +56,7 @@ class OpenCLBackend(Backend):
         self.dev.from_host = self.from_host
         self.dev.backend = self  # kernels that compile programs for this device (loop bodies) need it
         self.is_gpu = self.dev.is_gpu
-        self._consts: dict = {}
-        self._lock = threading.Lock()
+        self._init_constants()
 
     @property
     def xp(self):
@@ -117,28 +115,6 @@ class OpenCLBackend(Backend):
             return x  # strings and objects stay host values
         self.dev.check_dtype(a.dtype, "array")
         return cla.to_device(self.dev.queue, a if a.flags.c_contiguous else a.copy(), allocator=self.dev.pool)
-
-    def constant(self, value):
-        """Register a graph constant: its device copy is made once and reused by every run."""
-        with self._lock:
-            if id(value) not in self._consts and isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-                if len(self._consts) > 4096:
-                    self._consts.clear()
-                self._consts[id(value)] = (value, None)
-        return value
-
-    def operand(self, x, copy: bool = False):
-        """``x`` as a device array (constants uploaded once, other host values each time)."""
-        import pyopencl.array as cla
-
-        if isinstance(x, cla.Array):
-            return x
-        entry = self._consts.get(id(x))
-        if entry is not None and entry[0] is x:
-            if entry[1] is None:
-                entry = self._consts[id(x)] = (x, self.from_host(x))
-            return entry[1]
-        return self.from_host(x)
 
     def synchronize(self) -> None:
         self.dev.queue.finish()
