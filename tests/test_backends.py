@@ -154,9 +154,9 @@ def test_opencl_build_failure_shows_the_build_log():
         b.dev.kernel("__kernel void bad(__global float *x) { x[0] = undefined_name; }", "bad")
 
 
-@needs_cl
-def test_opencl_fused_program_against_numpy():
-    b = backends.get("OPENCL", 0)
+def check_fused_program(b):
+    """``b.compile_fused`` of a two-output program (broadcast operand, a scalar, a comparison) against NumPy;
+    the outputs stay device arrays (also run for CUDA by tests/test_cuda.py)."""
     program = (("Mul", (("in", 0), ("in", 1)), ()), ("Add", (("step", 0), ("in", 2)), ()),
                ("Relu", (("step", 1),), ()), ("Greater", (("step", 2), ("in", 2)), ()))
     f32 = np.dtype(np.float32)
@@ -164,9 +164,15 @@ def test_opencl_fused_program_against_numpy():
     rng = np.random.default_rng(3)
     a, c = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
     relu, gt = fn(b.from_host(a), np.float32(2.0), b.from_host(c))
+    assert b.is_device_array(relu) and b.is_device_array(gt)
     want = np.maximum(a * 2 + c, 0)
     np.testing.assert_allclose(relu.get(), want, rtol=1e-6)
     np.testing.assert_array_equal(gt.get(), want > c)
+
+
+@needs_cl
+def test_opencl_fused_program_against_numpy():
+    check_fused_program(backends.get("OPENCL", 0))
 
 
 def test_opencl_kernel_table_covers_the_training_families():

@@ -105,20 +105,9 @@ def _sample(rng, dtype, op_type):
 
 
 def test_fused_program_against_numpy():
-    import cupy
+    from test_backends import check_fused_program
 
-    b = backends.get("CUDA", 0)
-    program = (("Mul", (("in", 0), ("in", 1)), ()), ("Add", (("step", 0), ("in", 2)), ()),
-               ("Relu", (("step", 1),), ()), ("Greater", (("step", 2), ("in", 2)), ()))
-    f32 = np.dtype(np.float32)
-    fn = b.compile_fused(program, (2, 3), (f32, f32, f32), (f32, np.dtype(bool)))
-    rng = np.random.default_rng(3)
-    a, c = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
-    relu, gt = fn(b.from_host(a), np.float32(2.0), b.from_host(c))
-    assert isinstance(relu, cupy.ndarray)
-    want = np.maximum(a * 2 + c, 0)
-    np.testing.assert_allclose(relu.get(), want, rtol=1e-6)
-    np.testing.assert_array_equal(gt.get(), want > c)
+    check_fused_program(backends.get("CUDA", 0))
 
 
 def test_fusion_on_the_gpu_matches_the_cpu_and_shows_in_partition_graphs():
