@@ -236,3 +236,75 @@ def test_interactive_session_on_a_cluster(cluster):
     finally:
         sess.close()
     assert tf.get_default_session() is None
+
+
+# ---- where a segment runs on its worker, and where its description comes from -----------------------
+def _counts(sess) -> dict:
+    """``{segment name: {"loop": n, "thread": n}}``: where the session's segments ran, over all workers."""
+    from dataflow.runtime.distributed import _run_counts
+
+    out = {}
+    for plan in sess._plans.values():
+        for per_worker in sess.client.run(_run_counts, plan.key).values():
+            for i, c in per_worker.items():
+                out[plan.segs[i].name] = c
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_small_segments_run_on_the_workers_event_loop(cluster):
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device("/job:worker/task:0"):
+        y = tf.multiply(x, 2.0, name="double")
+        slow_y = tf.py_func(lambda v: v * 3.0, [x], tf.float32, name="by_py_func")  # user code may block
+        big = tf.matmul(tf.random_normal([1500, 1500], seed=1), tf.random_normal([1500, 1500], seed=2), name="mm")
+        heavy = tf.reduce_sum(big, name="heavy")  # a segment that takes well over a millisecond
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(0.0, name="counter")
+        inc = tf.assign_add(v, 1.0, name="inc")
+    with tf.Session(cluster.target, config=QUICK) as sess:
+        sess.run(v.initializer)
+        for i in range(5):
+            assert sess.run(y, {x: float(i)}) == 2.0 * i
+            assert sess.run(slow_y, {x: float(i)}) == 3.0 * i
+            sess.run(heavy)
+            assert sess.run(inc) == i + 1
+        # the first run builds the segment in a worker thread; later ones of a quick segment on the loop
+        counts = _counts(sess)
+        assert counts.pop("counter/Assign") == {"loop": 0, "thread": 1}  # the initializer, run once
+        assert counts == {"double": {"loop": 4, "thread": 1}, "inc": {"loop": 4, "thread": 1},
+                          "by_py_func": {"loop": 0, "thread": 5}, "heavy": {"loop": 0, "thread": 5}}, counts
+        # a quick segment given a large input goes back to a thread (its time is only known for small ones)
+        large = np.ones(1 << 17, np.float32)  # 512 KiB
+        np.testing.assert_array_equal(sess.run(y, {x: large}), large * 2.0)
+        assert _counts(sess)["double"] == {"loop": 4, "thread": 2}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
+    from distributed import Client
+
+    from dataflow.runtime.distributed import _forget
+
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device("/job:worker/task:1"):
+        y = x + 1.0
+    sess = tf.Session(cluster.target, config=QUICK)
+    try:
+        assert sess.run(y, {x: 1.0}) == 2.0
+        plan = next(iter(sess._plans.values()))
+        # the run's task has no dependency on the description (no blob task, no key-in-memory report per run)
+        assert sess.client.get_metadata(["dataflow-plans", sess._id, plan.key]) is not None
+        assert sess._held and all(not f.key.endswith("-blob") for f in sess._held)
+        # a worker that lost its cache (restarted under its name) reads the description again
+        sess.client.run(_forget, sess._id, [plan.key])
+        assert sess.run(y, {x: 2.0}) == 3.0
+        sid = sess._id
+    finally:
+        sess.close()
+    with Client(cluster.target, set_as_default=False) as client:
+        assert client.get_metadata(["dataflow-plans", sid], default="absent") is None  # dropped on close

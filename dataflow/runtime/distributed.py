@@ -20,7 +20,7 @@ prepended, so it binds a slot of its own.
 **State held explicitly.** The session holds, per variable, where its current value is -- never the
 value: ``(future, index)``, a Dask future (on the variable's worker) of the result of the task that
 last wrote it and the variable's place in that result (None: the whole result). A run submits one
-task per segment, ``_run_segment(plan_key, blob, session_id, index, picks, n_vars, push, *inputs,
+task per segment, ``_run_segment_async(plan_key, session_id, index, picks, n_vars, push, *inputs,
 *variable_values)``; the task picks its inputs and variables out of their producers' results, puts
 the variable values in its slots, runs the generated program and returns ``(fetches, outputs, new
 values of the variables it writes)``, or the new value alone when that is all it returns (an assign,
@@ -31,10 +31,16 @@ variable). Only fetches come back to the client, small ones pushed by the worker
 completion (:func:`_push_fetches`), larger ones gathered; weights never travel through the client.
 
 **Shipping segments.** A plan's description (its ops, the tensors each segment takes and returns,
-py_func functions) is pickled once by cloudpickle into a ``plan-<token>-blob`` task; workers unpickle it
-once (cache keyed by plan key) and rebuild their segments with :func:`plan.generate` against a
-worker-local state (slots, and random generators shared by the session's segments on that worker).
-As every task is pure given its inputs, Dask recomputes intermediates lost with a worker.
+py_func functions) is pickled once by cloudpickle into the scheduler's metadata (:func:`_plan_path`,
+dropped when the session closes); a worker reads it on its first run of the plan (:func:`_fetch_plan`),
+unpickles it once (cache keyed by plan key) and rebuilds its segments with :func:`plan.generate`
+against a worker-local state (slots, and random generators shared by the session's segments on that
+worker). The tasks do not depend on it. As every task is pure given its inputs, Dask recomputes
+intermediates lost with a worker.
+
+**On the worker's event loop.** The segment task is a coroutine (Dask runs those on the worker's event
+loop): a quick segment with small inputs and no op that may wait runs right there, everything else in
+the worker's thread pool (:func:`_run_segment_async`).
 
 **Faults.** Variable values lost with a worker cannot be recomputed (their history is released). The
 run then raises ``AbortedError`` naming the lost variables, unless ``recover_from`` is set: a
@@ -60,6 +66,8 @@ from .trace import _EPOCH_NS, Tracer, step_stats_of
 
 _DEFAULT_TIMEOUT_S = 120.0
 _PUSH_LIMIT = 4096  # bytes: fetches up to this size (pickled) come back with the task's completion
+_INLINE_LIMIT_S = 0.001  # a segment whose last run took less runs on the worker's event loop ...
+_INLINE_BYTES = 256 * 1024  # ... if its inputs and variables (arrays) hold at most this many bytes
 
 
 # ---- client side: where each op runs -------------------------------------------------------------
@@ -246,7 +254,15 @@ class DistributedPlan:
         blob = cloudpickle.dumps({"segments": descs, "fed": fed, "placing": placing, "trace": trace,
                                   "pyfuncs": dict(script_ops._funcs.get(graph, {}))})
         self.key = f"plan-{self.token}"
-        self.blob = session._client.submit(_identity, blob, key=f"{self.key}-blob", pure=False)
+        # the description waits in the scheduler's metadata; a worker reads it once, on its first run
+        session._check_connected()
+        client = session._client
+        try:
+            client.sync(client.scheduler.set_metadata, keys=_plan_path(session._id, self.key), value=blob,
+                        callback_timeout=session._wait_s)
+        except Exception as e:  # noqa: BLE001 - the scheduler went away or does not answer
+            raise errors.UnavailableError(None, None, f"Could not send the plan to the Dask scheduler at "
+                                          f"{session.target}: {type(e).__name__}: {e}") from None
 
     def execute(self, feed_values: list):
         try:
@@ -280,7 +296,7 @@ class DistributedPlan:
             srcs = [(values[t], None) if t in values else futures[t] for t in sp.params] + \
                 [current.get(v) or (None, None) for v in sp.var_names]
             key = f"{sp.name}-{self.token}-{step}"
-            f = emit(key, _run_segment, self.key, self.blob, self.session._id, sp.index, tuple(j for _, j in srcs),
+            f = emit(key, _run_segment_async, self.key, self.session._id, sp.index, tuple(j for _, j in srcs),
                      len(sp.var_names), None if lowering else (topic, key),
                      *[a for a, _ in srcs], *[done[j] for j in sp.control_after], **sp.submit_kw())
             seg_futs.append(f)
@@ -320,7 +336,7 @@ class DistributedPlan:
         finally:
             for f in seg_futs:
                 s._pushed.pop(f.key, None)
-        s._held = seg_futs  # released by the next run, from the client's event loop
+        s._held.extend(seg_futs)  # released by the next run, from the client's event loop
         for sp in self.segs:
             for v in sp.var_names:
                 s._var_home.setdefault(v, sp.worker)
@@ -430,7 +446,7 @@ _worker_lock = threading.Lock()
 
 
 class _BuiltSegment:
-    def __init__(self, seg, slots, written_slots, n_fetches, name, tracer):
+    def __init__(self, seg, slots, written_slots, n_fetches, name, tracer, may_block):
         self.seg = seg
         self.slots = slots
         self.written_slots = written_slots
@@ -438,6 +454,14 @@ class _BuiltSegment:
         self.name = name
         self.tracer = tracer  # a _WorkerTracer in a traced plan, else None
         self.lock = threading.Lock()
+        self.may_block = may_block  # an op that can wait (a queue, a reader, user code): never inline
+        self.last_s = None  # how long its last run took (seconds); None: not run yet
+        self.runs = {"loop": 0, "thread": 0}  # where its runs ran (_run_segment_async)
+
+    @property
+    def inline(self) -> bool:
+        """Whether the next run may run on the worker's event loop (see :func:`_run_segment_async`)."""
+        return not self.may_block and self.last_s is not None and self.last_s < _INLINE_LIMIT_S
 
 
 class _WorkerTracer(Tracer):
@@ -475,19 +499,36 @@ def _worker_device(gpu: bool) -> str:
     return f"/job:{job}/replica:0/task:{task}/device:{'GPU' if gpu else 'CPU'}:0"
 
 
-def _identity(x):
-    return x
-
-
 def _done(_):
     return None
 
 
-def _build(plan_key: str, blob: bytes, sid: str, index: int) -> _BuiltSegment:
+def _plan_path(sid: str, plan_key: str) -> list:
+    """Where a plan's pickled description is in the scheduler's metadata (``Client.set_metadata``)."""
+    return ["dataflow-plans", sid, plan_key]
+
+
+def _fetch_plan(sid: str, plan_key: str) -> bytes:
+    """A plan's pickled description, read from the scheduler (in a worker's task thread)."""
+    from distributed import get_client
+
+    blob = get_client().get_metadata(_plan_path(sid, plan_key), default=None)
+    if blob is None:
+        raise errors.FailedPreconditionError(None, None, f"The plan {plan_key} of session {sid} is not on the "
+                                             "Dask scheduler (the session was closed, or the scheduler restarted)")
+    return blob
+
+
+def _build(plan_key: str, sid: str, index: int) -> _BuiltSegment:
     import pickle
 
     from ..ops import script_ops
 
+    with _worker_lock:
+        built = _built.get((plan_key, index))
+        if built is not None:
+            return built
+        blob = None if plan_key in _plans else _fetch_plan(sid, plan_key)
     with _worker_lock:
         built = _built.get((plan_key, index))
         if built is not None:
@@ -511,15 +552,35 @@ def _build(plan_key: str, blob: bytes, sid: str, index: int) -> _BuiltSegment:
         slots = [state.slot(v) for v in var_ops]
         by_name = dict(zip((v.name for v in var_ops), slots))
         built = _built[(plan_key, index)] = _BuiltSegment(seg, slots, [by_name[v.name] for v in written],
-                                                           n_fetches, name, tracer)
+                                                           n_fetches, name, tracer, any(map(_may_block, ops)))
         return built
+
+
+# Ops that may wait on something other than their inputs (a queue, a file, user code) or run a body.
+_BLOCKING_TYPES = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc", "While", "If"})
+
+
+def _may_block(op) -> bool:
+    """Whether ``op`` may wait (for a queue, a reader, a file, user code) rather than only compute.
+
+    Stateless kernels compute; of the stateful ones, variable updates (ref inputs) and random ops
+    (bound to a generator) do too. Everything else stateful (queues, readers, iterators, Print,
+    Assert) and py_func/loop/cond ops may wait, so their segments always run in a worker thread.
+    """
+    d = op.op_def
+    if op.type in _BLOCKING_TYPES:
+        return True
+    if not d.stateful or op.type == "VariableV2" or d.ref_inputs:
+        return False
+    return getattr(d.bind, "__name__", "") != "_bind_rng"
+
 
 
 def _value(x):
     return _copy(x.read()) if isinstance(x, Slot) else x
 
 
-def _run_segment(plan_key, blob, sid, index, picks, n_vars, push, *args):
+def _run_segment(plan_key, sid, index, picks, n_vars, push, *args):
     """Run one segment on this worker: ``(fetches, *outputs, *new variable values)``.
 
     A segment with no fetches or outputs that writes one variable returns that variable's new value
@@ -528,28 +589,85 @@ def _run_segment(plan_key, blob, sid, index, picks, n_vars, push, *args):
     ``push`` is ``(topic, task key)``, the topic None unless the client wants small fetches sent as
     an event (:func:`_push_fetches`); None in a lowered graph.
     """
-    built = _build(plan_key, blob, sid, index)
+    built = _build(plan_key, sid, index)
+    with built.lock:
+        built.runs["thread"] += 1
+        return _run_built(built, plan_key, index, picks, n_vars, push, args)
+
+
+def _run_built(built: _BuiltSegment, plan_key, index, picks, n_vars, push, args, push_later=None):
+    """:func:`_run_segment`'s work on a built segment, its lock held by the caller.
+
+    ``push_later``: a function that schedules the completion event instead of sending it now.
+    """
     n = len(picks)
     picked = [a if j is None else a[j] for a, j in zip(args[:n], picks)]
     params, var_values = picked[:n - n_vars], picked[n - n_vars:]
     start = time.perf_counter_ns()
-    with built.lock:
-        for slot, v in zip(built.slots, var_values):
-            slot.value = v
-        try:
-            results = [_value(r) for r in built.seg(*params)]
-            new = [slot.value for slot in built.written_slots]
-        finally:
-            for slot in built.slots:
-                slot.value = None
+    for slot, v in zip(built.slots, var_values):
+        slot.value = v
+    try:
+        results = [_value(r) for r in built.seg(*params)]
+        new = [slot.value for slot in built.written_slots]
+    finally:
+        for slot in built.slots:
+            slot.value = None
+        built.last_s = (time.perf_counter_ns() - start) * 1e-9
     if built.tracer is not None:
         built.tracer.segment(push[1] if push else f"{built.name}-{plan_key}-{index}", start)
     fetched = tuple(results[:built.n_fetches])
     if push is not None and push[0] is not None:
-        _push_fetches(*push, fetched if built.n_fetches else None)
+        (push_later or _push_fetches)(*push, fetched if built.n_fetches else None)
     if not results and len(new) == 1:  # _SegmentPlan.bare: the new value is the result
         return new[0]
     return (fetched, *results[built.n_fetches:], *new)
+
+
+def _small(args) -> bool:
+    """Whether the arrays among a segment task's arguments hold at most :data:`_INLINE_BYTES`.
+
+    A segment that ran quickly on small inputs may not on large ones (a fed batch that grew): its
+    time is only a guide while the inputs stay small. Producers' results are tuples (picked from).
+    """
+    total = 0
+    for a in args:
+        for x in (a if isinstance(a, tuple) else (a,)):
+            total += getattr(x, "nbytes", 0)
+            if total > _INLINE_BYTES:
+                return False
+    return True
+
+
+async def _run_segment_async(plan_key, sid, index, picks, n_vars, push, *args):
+    """:func:`_run_segment` as a coroutine task: small segments run on the worker's event loop.
+
+    Dask runs a coroutine task on the worker's event loop. A segment already built on this worker
+    whose last run took under :data:`_INLINE_LIMIT_S` and has no op that may wait
+    (:func:`_may_block`) runs right there: no hop to the worker's thread pool and back (two thread
+    wake-ups, most of a tiny step's time on the worker). Its completion event is scheduled on the
+    loop rather than sent at once, so that it leaves in one write with the task's completion
+    report. Everything else (the first run, which builds the segment; long segments; queues,
+    readers, py_func) runs in the worker's thread pool as a plain task would, so a long segment
+    never holds up the worker's heartbeats and transfers.
+    """
+    import asyncio
+    import contextvars
+
+    from distributed import get_worker
+
+    built = _built.get((plan_key, index))
+    if built is not None and built.inline and _small(args) and built.lock.acquire(blocking=False):
+        loop = asyncio.get_running_loop()
+        try:
+            built.runs["loop"] += 1
+            return _run_built(built, plan_key, index, picks, n_vars, push, args,
+                              push_later=lambda *a: loop.call_soon(_push_fetches, *a))
+        finally:
+            built.lock.release()
+    worker = get_worker()
+    call = contextvars.copy_context().run  # get_worker() in the thread, as in a plain task
+    return await asyncio.get_running_loop().run_in_executor(
+        worker.executor, call, _run_segment, plan_key, sid, index, picks, n_vars, push, *args)
 
 
 def _push_fetches(topic: str, key: str, fetched: tuple | None) -> None:
@@ -575,6 +693,12 @@ def _push_fetches(topic: str, key: str, fetched: tuple | None) -> None:
         if data is not None and len(data) <= _PUSH_LIMIT:
             msg["data"] = data
     get_worker().log_event(topic, msg)
+
+
+def _run_counts(plan_key: str) -> dict:
+    """Run on a worker: ``{segment index: {"loop": n, "thread": n}}`` for the plan's segments built there."""
+    with _worker_lock:
+        return {i: dict(b.runs) for (k, i), b in _built.items() if k == plan_key}
 
 
 def _take_traces(plan_key: str) -> list:

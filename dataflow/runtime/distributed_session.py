@@ -93,7 +93,7 @@ class DistributedSession(Session):
         self._topic = f"dataflow-fetch-{self._id}"  # small fetches pushed by the workers (_run_segment)
         self._pushed: dict = {}  # task key -> pickled fetches (None: the task ran, its fetches not sent)
         self._waiting = None  # (keys whose event has not come, asyncio.Event set when none is left)
-        self._held: list = []  # the last run's segment futures (see _submit_and_wait)
+        self._held: list = []  # futures released with the next run's tasks (see _submit_and_wait)
         self._client.subscribe_topic(self._topic, self._on_pushed)
 
     @property
@@ -183,13 +183,15 @@ class DistributedSession(Session):
         from the user's thread into the client's event loop thread wakes it up (``Client.submit``,
         ``wait``, and each future's release do), which costs about a millisecond per step on a busy
         machine; here the submission, the first wait (up to a second) and the release of the last
-        run's futures (held in ``_held``, released after this run's tasks went out) share one.
+        run's futures share one. Those futures (``_held``: the last run's segment results and the
+        variables' versions it replaced) are dropped just before the submission: a future's release
+        is a callback queued on this loop ahead of the stream's write, so the releases and this
+        run's tasks reach the scheduler in one message.
 
         The run is done when every segment task has either finished or sent its completion event
         (:func:`~dataflow.runtime.distributed._push_fetches`, sent once the segment has run, ahead of
         the task's completion report, which takes the scheduler a task transition longer). Then the
-        variables' entries are swapped there too (the old versions are released from the loop as
-        well). Returns ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the
+        variables' entries are swapped there too (the old versions go to ``_held``). Returns ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the
         caller's bounded :meth:`_wait` tells what happened.
         """
         import asyncio
@@ -199,9 +201,10 @@ class DistributedSession(Session):
         progress = getattr(self.config, "dask_progress", False)  # _wait shows the bar as it waits
 
         async def run():
-            held, self._held = self._held, []
+            # the last run's futures go first: a Future's release is a callback on this loop, queued
+            # ahead of the stream's write of this run's tasks, so both leave in one message
+            self._held = []
             seg_futs, fetch_futs, new_vars = submit()
-            del held
             if progress:
                 return seg_futs, fetch_futs, new_vars, False
             pending = {f.key for f in seg_futs} - set(self._pushed)
@@ -223,10 +226,9 @@ class DistributedSession(Session):
                     elif not t.cancelled():
                         t.exception()  # retrieved: timeouts and cancellations are _wait's to tell
             done = signalled.is_set() or all(f.status == "finished" for f in seg_futs)
-            if done:
-                old = [self._vars.get(v) for v in new_vars]
+            if done:  # the variables' old versions are released with the next run's tasks
+                self._held = [e[0] for e in map(self._vars.get, new_vars) if e is not None]
                 self._vars.update(new_vars)
-                del old
             return seg_futs, fetch_futs, new_vars, done
 
         return self._client.sync(run)
@@ -441,6 +443,10 @@ class DistributedSession(Session):
             try:
                 client.run(_forget, self._id, list(self._plan_keys), wait=True)
             except Exception:  # a worker gone: nothing of ours is left there
+                pass
+            try:  # the plans' descriptions (DistributedPlan: the scheduler's metadata)
+                client.set_metadata(["dataflow-plans", self._id], None)
+            except Exception:  # noqa: BLE001 - the scheduler gone: so are they
                 pass
         if self._owns_client:
             client.close(timeout=min(self._wait_s, 10))
