@@ -323,11 +323,12 @@ class DistributedPlan:
             raise _LostVariables(sorted(set(lost)))
         values: dict = dict(zip(self.feeds, feed_values))
 
-        def emit(key, func, *args, **kw):
-            return client.submit(func, *args, key=key, **kw)
+        def submit():
+            graph = _RunGraph()
+            handles = self._submit(graph.emit, values, dict(s._vars), step)
+            return graph.submit(client, self.token, step, handles)
 
-        seg_futs, fetch_futs, new_vars, done = s._submit_and_wait(
-            lambda: self._submit(emit, values, dict(s._vars), step))
+        seg_futs, fetch_futs, new_vars, done = s._submit_and_wait(submit)
         try:
             if not done:  # not finished within the first wait, or failed: the bounded wait says what
                 s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
@@ -359,6 +360,62 @@ class DistributedPlan:
 
     def _finish(self, fetched: dict, values: dict):
         return _build_fetched(self._recipe(values), self.builder, fetched)
+
+
+class _RunGraph:
+    """One run's tasks, sent to the scheduler in one ``update-graph`` message.
+
+    ``emit`` (the ``emit`` of :meth:`DistributedPlan._submit`) records a task and returns a
+    ``TaskRef`` to it; :meth:`submit` sends them all. Every ``Client.submit`` is an update-graph of
+    its own, which the scheduler handles one after the other (each handing the graph to a thread to
+    materialize it and reporting the variables it depends on to the client), so a run of three
+    segments (two towers and the ps update) paid three of them, and the last segment's task reached
+    its worker ~1 ms per segment after the first. A run of several segments is therefore one
+    ``HighLevelGraph`` with a layer per worker whose annotations restrict it (``workers``, by name;
+    ``resources``), given to ``Client.get(..., sync=False)``; a single task stays a
+    ``Client.submit`` (whose message also carries its priority: the scheduler has no graph to order).
+    """
+
+    def __init__(self):
+        self.tasks: dict = {}  # key -> (func, args, submit keywords)
+
+    def emit(self, key, func, *args, **kw):
+        from dask._task_spec import TaskRef
+
+        self.tasks[key] = (func, args, kw)
+        return TaskRef(key)
+
+    def submit(self, client, token: str, step, handles: tuple) -> tuple:
+        """Send the tasks; ``handles`` (what :meth:`DistributedPlan._submit` returned) with futures."""
+        from dask._task_spec import Task, TaskRef
+
+        if len(self.tasks) == 1:
+            (key, (func, args, kw)), = self.tasks.items()
+            futures = {key: client.submit(func, *args, key=key, **kw)}
+        else:
+            from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+
+            layers: dict = {}  # layer name -> (tasks, annotations)
+            layer_of: dict = {}
+            for key, (func, args, kw) in self.tasks.items():
+                annotations = {k: kw[k] for k in ("workers", "resources") if k in kw}
+                name = f"{'-'.join(annotations.get('workers', ['any']))}{'-gpu' if 'resources' in kw else ''}" \
+                       f"-{token}-{step}"
+                layers.setdefault(name, ({}, annotations))[0][key] = Task(key, func, *args)
+                layer_of[key] = name
+            deps = {name: {layer_of[d] for t in tasks.values() for d in t.dependencies if d in layer_of} - {name}
+                    for name, (tasks, _) in layers.items()}
+            hlg = HighLevelGraph({name: MaterializedLayer(tasks, annotations=annotations or None)
+                                  for name, (tasks, annotations) in layers.items()}, deps)
+            keys = list(self.tasks)
+            futures = dict(zip(keys, client.get(hlg, keys, sync=False)))
+
+        def real(h):
+            return futures[h.key] if isinstance(h, TaskRef) and h.key in futures else h
+
+        seg_futs, fetch_futs, new_vars = handles
+        return ([real(h) for h in seg_futs], {i: real(h) for i, h in fetch_futs.items()},
+                {v: (real(h), j) for v, (h, j) in new_vars.items()})
 
 
 class _ClusterTrace:
