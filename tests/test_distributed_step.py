@@ -299,7 +299,8 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
         plan = next(iter(sess._plans.values()))
         # the run's task has no dependency on the description (no blob task, no key-in-memory report per run)
         assert sess.client.get_metadata(["dataflow-plans", sess._id, plan.key]) is not None
-        assert sess._held and all(not f.key.endswith("-blob") for f in sess._held)
+        held = sess._held + sess._lazy
+        assert held and all(not f.key.endswith("-blob") for f in held)
         # a worker that lost its cache (restarted under its name) reads the description again
         sess.client.run(_forget, sess._id, [plan.key])
         assert sess.run(y, {x: 2.0}) == 3.0
@@ -308,3 +309,67 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
         sess.close()
     with Client(cluster.target, set_as_default=False) as client:
         assert client.get_metadata(["dataflow-plans", sid], default="absent") is None  # dropped on close
+
+
+def _keys_with(token, dask_scheduler=None):
+    return sorted(k for k in dask_scheduler.tasks if token in str(k))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_small_results_are_released_together_large_ones_with_the_next_run(cluster):
+    from dataflow.runtime.distributed_session import _LAZY_RELEASES
+
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device("/job:worker/task:0"):
+        y = x * 2.0  # a fetch that comes with the event: a small result
+        big = tf.tile(tf.reshape(x, [1]), [4096])  # 16 KiB fetched: gathered, released with the next run
+    with tf.Session(cluster.target, config=QUICK) as sess:
+        for i in range(_LAZY_RELEASES + 5):
+            assert sess.run(y, {x: float(i)}) == 2.0 * i
+        token = next(p.token for p in sess._plans.values())
+        # the results of the last runs since the last batch of releases, and no more
+        assert len(sess._lazy) == 5 and sess._held == []
+        deadline = time.monotonic() + 10
+        while len(keys := sess.client.run_on_scheduler(_keys_with, token)) > 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(keys) == 5, keys
+        np.testing.assert_array_equal(sess.run(big, {x: 3.0}), np.full(4096, 3.0, np.float32))
+        assert len(sess._held) == 1 and len(sess._lazy) == 5  # a large result is not kept back
+        sess.run(y, {x: 1.0})
+        assert sess._held == [] and len(sess._lazy) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sending_a_plan_is_a_bounded_wait(cluster):
+    import asyncio
+
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device("/job:worker/task:0"):
+        y = x * 2.0
+    with tf.Session(cluster.target, config=tf.ConfigProto(operation_timeout_in_ms=2000)) as sess:
+        rpc = sess.client.scheduler
+
+        class Stalled:  # a scheduler that never answers the request
+            async def set_metadata(self, **kw):
+                await asyncio.sleep(3600)
+
+        class Failing:  # a connection that breaks while the request is sent
+            async def set_metadata(self, **kw):
+                raise OSError("Connection reset by peer")
+
+        try:
+            sess.client.scheduler = Stalled()
+            t0 = time.monotonic()
+            with pytest.raises(tf.errors.UnavailableError, match="no answer within 2 s"):
+                sess.run(y, {x: 1.0})
+            assert time.monotonic() - t0 < 10
+            sess.client.scheduler = Failing()
+            with pytest.raises(tf.errors.UnavailableError, match="Connection reset by peer"):
+                sess.run(y, {x: 1.0})
+        finally:
+            sess.client.scheduler = rpc
+        assert sess.run(y, {x: 1.0}) == 2.0  # nothing half-planned was kept

@@ -255,14 +255,7 @@ class DistributedPlan:
                                   "pyfuncs": dict(script_ops._funcs.get(graph, {}))})
         self.key = f"plan-{self.token}"
         # the description waits in the scheduler's metadata; a worker reads it once, on its first run
-        session._check_connected()
-        client = session._client
-        try:
-            client.sync(client.scheduler.set_metadata, keys=_plan_path(session._id, self.key), value=blob,
-                        callback_timeout=session._wait_s)
-        except Exception as e:  # noqa: BLE001 - the scheduler went away or does not answer
-            raise errors.UnavailableError(None, None, f"Could not send the plan to the Dask scheduler at "
-                                          f"{session.target}: {type(e).__name__}: {e}") from None
+        session._send_plan(_plan_path(session._id, self.key), blob)
 
     def execute(self, feed_values: list):
         try:
@@ -333,11 +326,14 @@ class DistributedPlan:
             if not done:  # not finished within the first wait, or failed: the bounded wait says what
                 s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
                 s._vars.update(new_vars)
+            # results that are only fetches small enough to have come with the event (or nothing)
+            small = [f for f, sp in zip(seg_futs, (sp for sp in self.segs if not sp.skip))
+                     if not (sp.outputs or sp.written) and (not sp.fetches or s._pushed.get(f.key) is not None)]
             fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
         finally:
             for f in seg_futs:
                 s._pushed.pop(f.key, None)
-        s._held.extend(seg_futs)  # released by the next run, from the client's event loop
+        s._retire(seg_futs, small)  # released with a later run's tasks
         for sp in self.segs:
             for v in sp.var_names:
                 s._var_home.setdefault(v, sp.worker)

@@ -43,6 +43,9 @@ def _connect(target, config, timeout: float):
                                       f"{timeout:g} s: {e}") from None
 
 
+_LAZY_RELEASES = 32  # small finished results released together (DistributedSession._retire)
+
+
 class DistributedSession(Session):
     """A session whose runs execute on a dask.distributed cluster.
 
@@ -94,6 +97,7 @@ class DistributedSession(Session):
         self._pushed: dict = {}  # task key -> pickled fetches (None: the task ran, its fetches not sent)
         self._waiting = None  # (keys whose event has not come, asyncio.Event set when none is left)
         self._held: list = []  # futures released with the next run's tasks (see _submit_and_wait)
+        self._lazy: list = []  # small results released _LAZY_RELEASES at a time (see _retire)
         self._client.subscribe_topic(self._topic, self._on_pushed)
 
     @property
@@ -204,6 +208,8 @@ class DistributedSession(Session):
             # the last run's futures go first: a Future's release is a callback on this loop, queued
             # ahead of the stream's write of this run's tasks, so both leave in one message
             self._held = []
+            if len(self._lazy) >= _LAZY_RELEASES:
+                self._lazy = []
             seg_futs, fetch_futs, new_vars = submit()
             if progress:
                 return seg_futs, fetch_futs, new_vars, False
@@ -232,6 +238,51 @@ class DistributedSession(Session):
             return seg_futs, fetch_futs, new_vars, done
 
         return self._client.sync(run)
+
+    def _send_plan(self, path: list, blob: bytes) -> None:
+        """Put a plan's pickled description in the scheduler's metadata at ``path`` (bounded wait).
+
+        ``Client.set_metadata`` is a request on its own connection, which would try to reach a dead
+        scheduler for Dask's whole connect timeout (30 s): the wait is cut in 1 s slices that give up
+        as soon as the client has lost the scheduler, as the run's own waits do.
+        """
+        import asyncio
+        import concurrent.futures
+        import time
+
+        self._check_connected()
+        client = self._client
+        pending = asyncio.run_coroutine_threadsafe(client.scheduler.set_metadata(keys=path, value=blob),
+                                                   client.loop.asyncio_loop)
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            try:
+                pending.result(timeout=1.0)
+                return
+            except concurrent.futures.TimeoutError:
+                if client.status == "running" and time.monotonic() < deadline:
+                    continue
+                pending.cancel()
+                why = f"the client lost it ({client.status})" if client.status != "running" else \
+                    f"no answer within {self._wait_s:g} s"
+            except Exception as e:  # noqa: BLE001 - the scheduler went away while answering
+                why = f"{type(e).__name__}: {e}"
+            raise errors.UnavailableError(None, None, f"Could not send the plan to the Dask scheduler at "
+                                          f"{self.target}: {why}")
+
+    def _retire(self, futures, small) -> None:
+        """Let go of a finished run's futures: released with a later run's tasks.
+
+        ``small`` (among ``futures``) are results known to be tiny: only fetches that came with the
+        completion event (at most 4 KiB pickled), or nothing. Those are released
+        :data:`_LAZY_RELEASES` at a time: each release costs the scheduler a ``free-keys`` message to
+        the worker and the worker a ``release-worker-data`` answer, which a quick step otherwise
+        pays every time, in the middle of its own messages. Results that may be large (outputs
+        other segments read, variables) go with the next run.
+        """
+        keep = {id(f) for f in small}
+        self._lazy.extend(small)
+        self._held.extend(f for f in futures if id(f) not in keep)
 
     def _wait(self, seg_futs, current: dict) -> None:
         """Wait (bounded) for a run's segment tasks; errors as TF's classes.
@@ -435,6 +486,7 @@ class DistributedSession(Session):
         super().close()
         self._vars.clear()
         self._held = []
+        self._lazy = []
         client = self._client
         if client.status == "running":
             client.unsubscribe_topic(self._topic)
