@@ -40,6 +40,15 @@ def regression():
     return w, b, step, loss, train
 
 
+def doubled(task: int = 0):
+    """A fresh graph: ``x`` fed, ``y = x * 2`` on ``/job:worker/task:<task>``."""
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, name="x")
+    with tf.device(f"/job:worker/task:{task}"):
+        y = x * 2.0
+    return x, y
+
+
 # ---- no cluster: the guard around Dask's stream objects ---------------------------------------------
 def test_lower_interval_changes_only_a_numeric_higher_interval():
     stream = types.SimpleNamespace(interval=0.005)
@@ -100,10 +109,7 @@ def test_session_lowers_every_stream_interval(cluster):
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_small_fetches_come_with_the_completion_large_ones_are_gathered(cluster):
-    tf.reset_default_graph()
-    x = tf.placeholder(tf.float32, name="x")
-    with tf.device("/job:worker/task:0"):
-        y = x * 2.0
+    x, y = doubled()
     with tf.device("/job:ps/task:0"):
         big = tf.Variable(np.zeros(5000, np.float32), name="big")
         bump = tf.assign_add(big, tf.ones([5000]))  # fetched: 20 kB, with a variable written
@@ -289,10 +295,7 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
 
     from dataflow.runtime.distributed import _forget
 
-    tf.reset_default_graph()
-    x = tf.placeholder(tf.float32, name="x")
-    with tf.device("/job:worker/task:1"):
-        y = x + 1.0
+    x, y = doubled(task=1)
     sess = tf.Session(cluster.target, config=QUICK)
     try:
         assert sess.run(y, {x: 1.0}) == 2.0
@@ -303,7 +306,7 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
         assert held and all(not f.key.endswith("-blob") for f in held)
         # a worker that lost its cache (restarted under its name) reads the description again
         sess.client.run(_forget, sess._id, [plan.key])
-        assert sess.run(y, {x: 2.0}) == 3.0
+        assert sess.run(y, {x: 2.0}) == 4.0
         sid = sess._id
     finally:
         sess.close()
@@ -320,10 +323,8 @@ def _keys_with(token, dask_scheduler=None):
 def test_small_results_are_released_together_large_ones_with_the_next_run(cluster):
     from dataflow.runtime.distributed_session import _LAZY_RELEASES
 
-    tf.reset_default_graph()
-    x = tf.placeholder(tf.float32, name="x")
+    x, y = doubled()  # y: a fetch that comes with the event, a small result
     with tf.device("/job:worker/task:0"):
-        y = x * 2.0  # a fetch that comes with the event: a small result
         big = tf.tile(tf.reshape(x, [1]), [4096])  # 16 KiB fetched: gathered, released with the next run
     with tf.Session(cluster.target, config=QUICK) as sess:
         for i in range(_LAZY_RELEASES + 5):
@@ -346,10 +347,7 @@ def test_small_results_are_released_together_large_ones_with_the_next_run(cluste
 def test_sending_a_plan_is_a_bounded_wait(cluster):
     import asyncio
 
-    tf.reset_default_graph()
-    x = tf.placeholder(tf.float32, name="x")
-    with tf.device("/job:worker/task:0"):
-        y = x * 2.0
+    x, y = doubled()
     with tf.Session(cluster.target, config=tf.ConfigProto(operation_timeout_in_ms=2000)) as sess:
         rpc = sess.client.scheduler
 
