@@ -6,7 +6,8 @@ ProcessCluster``, one thread each, no nanny) and prints:
 
 - on a 2-worker cluster (worker-0, worker-1: the issue's "local 2-worker cluster"), the per-step time
   of a tiny graph (``y = x * 2`` with one feed, on worker-0) and of a variable update (``assign_add``
-  of a variable on worker-1): what a Dask round trip costs a run; the tiny graph also with its
+  of a variable on worker-1): what a Dask round trip costs a run; the CPU each process (scheduler,
+  workers, this client) spends per tiny run; the tiny graph also with its
   fetches gathered instead of pushed with the segment's completion event (a gather round trip), then
   also with Dask's own stream batching intervals (client 10 ms, scheduler 5/2 ms, worker 2 ms)
   instead of the session's (``dataflow.runtime.dask_plugins``);
@@ -71,7 +72,27 @@ def _set_worker_interval(interval: float, dask_worker=None) -> None:
     dask_worker.batched_stream.interval = interval
 
 
-def overhead(target: str, n: int, blocks: int) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_run(fn, pids: dict, n: int) -> dict:
+    """CPU milliseconds per call of ``fn`` used by each process of ``pids`` (``{name: pid}``), over ``n`` calls.
+
+    On a machine with few cores a run's wall time is bounded below by the CPU its processes use
+    (here: 2 cores), and the CPU figure moves less with the machine's speed of the moment than the
+    wall time does.
+    """
+    before = {k: _cpu_seconds(p) for k, p in pids.items()}
+    for _ in range(n):
+        fn()
+    return {k: (_cpu_seconds(p) - before[k]) / n * 1e3 for k, p in pids.items()}
+
+
+def overhead(target: str, n: int, blocks: int, pids: dict | None = None) -> dict:
     tf.reset_default_graph()
     x = tf.placeholder(tf.float32, name="x")
     with tf.device("/job:worker/task:0"):
@@ -93,6 +114,9 @@ def overhead(target: str, n: int, blocks: int) -> dict:
     with tf.Session(target) as sess:
         sess.run(v.initializer)
         out["tiny (y = x * 2, one feed) on worker-0"] = per_call(lambda: sess.run(y, {x: 1.0}), n, blocks)
+        if pids:
+            cpu = cpu_per_run(lambda: sess.run(y, {x: 1.0}), dict(pids, client=os.getpid()), n * blocks)
+            out["cpu"] = cpu
         out["assign_add on worker-1"] = per_call(lambda: sess.run(inc.op), n, blocks)
         out["assign_add on worker-1, fetching the new value"] = per_call(lambda: sess.run(inc), n, blocks)
         # the same without the pushed fetches (a gather round trip), then with Dask's stream intervals too
@@ -129,8 +153,13 @@ def main() -> None:
     env = {"PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     with ProcessCluster(worker=2, env=env) as cluster:
         print(f"cluster {cluster.target}: worker-0, worker-1 (dask worker --nthreads 1 --no-nanny)")
-        for what, s in overhead(cluster.target, args.steps, args.blocks).items():
-            print(f"  {what:62s} {s * 1e3:8.2f} ms per run")
+        pids = {"scheduler": cluster.scheduler.pid, **{n: p.pid for n, p in cluster.workers.items()}}
+        for what, s in overhead(cluster.target, args.steps, args.blocks, pids).items():
+            if what == "cpu":
+                print(f"  {'tiny: CPU per run (ms), ' + ', '.join(f'{k} {v:.2f}' for k, v in s.items()):62s} "
+                      f"{sum(s.values()):8.2f} ms in all")
+            else:
+                print(f"  {what:62s} {s * 1e3:8.2f} ms per run")
     with ProcessCluster(ps=1, worker=2, env=env) as cluster:
         print(f"cluster {cluster.target}: ps-0, worker-0, worker-1 (dask worker --nthreads 1 --no-nanny)")
         for k in (1, 2):
