@@ -149,8 +149,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=40, help="runs per timed block")
     ap.add_argument("--blocks", type=int, default=5)
+    ap.add_argument("--cluster-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="environment of the scheduler and workers, e.g. Dask configuration: "
+                         "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (repeatable)")
     args = ap.parse_args()
     env = {"PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env.update(item.split("=", 1) for item in args.cluster_env)
     with ProcessCluster(worker=2, env=env) as cluster:
         print(f"cluster {cluster.target}: worker-0, worker-1 (dask worker --nthreads 1 --no-nanny)")
         pids = {"scheduler": cluster.scheduler.pid, **{n: p.pid for n, p in cluster.workers.items()}}
