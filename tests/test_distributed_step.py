@@ -213,7 +213,11 @@ def test_lower_gives_the_cluster_run_as_a_dask_graph(cluster):
         sess.run(tf.global_variables_initializer())
         sess.run(train)
         lowered = sess.lower({"loss": loss, "z": z, "x": x}, {x: [1.0, 2.0]})
-        assert any(k.startswith("loss-") for k in lowered.__dask_graph__()), list(lowered.__dask_graph__())
+        graph = lowered.__dask_graph__()
+        assert any(k.startswith("loss-") for k in graph), list(graph)
+        # placed as a run is: each worker's tasks in a layer whose annotations name the worker
+        placed = {k: layer.annotations["workers"] for layer in graph.layers.values() for k in layer}
+        assert {k.split("-")[0]: w for k, w in placed.items()} == {"loss": ["worker-0"], "add_1": ["worker-1"]}, placed
         (got,) = dask.compute(lowered)
         want = sess.run({"loss": loss, "z": z, "x": x}, {x: [1.0, 2.0]})
         assert set(got) == {"loss", "z", "x"}

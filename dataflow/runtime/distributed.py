@@ -381,6 +381,24 @@ class _RunGraph:
         self.tasks[key] = (func, args, kw)
         return TaskRef(key)
 
+    def graph(self, token: str, step):
+        """The tasks as a ``HighLevelGraph``: a layer per worker, annotated with ``workers``/``resources``."""
+        from dask._task_spec import Task
+        from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+
+        layers: dict = {}  # layer name -> (tasks, annotations)
+        layer_of: dict = {}
+        for key, (func, args, kw) in self.tasks.items():
+            annotations = {k: kw[k] for k in ("workers", "resources") if k in kw}
+            name = f"{'-'.join(annotations.get('workers', ['any']))}{'-gpu' if 'resources' in kw else ''}" \
+                   f"-{token}-{step}"
+            layers.setdefault(name, ({}, annotations))[0][key] = Task(key, func, *args)
+            layer_of[key] = name
+        deps = {name: {layer_of[d] for t in tasks.values() for d in t.dependencies if d in layer_of} - {name}
+                for name, (tasks, _) in layers.items()}
+        return HighLevelGraph({name: MaterializedLayer(tasks, annotations=annotations or None)
+                               for name, (tasks, annotations) in layers.items()}, deps)
+
     def submit(self, client, token: str, step, handles: tuple) -> tuple:
         """Send the tasks; ``handles`` (what :meth:`DistributedPlan._submit` returned) with futures."""
         from dask._task_spec import Task, TaskRef
@@ -389,22 +407,8 @@ class _RunGraph:
             (key, (func, args, kw)), = self.tasks.items()
             futures = {key: client.submit(func, *args, key=key, **kw)}
         else:
-            from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
-
-            layers: dict = {}  # layer name -> (tasks, annotations)
-            layer_of: dict = {}
-            for key, (func, args, kw) in self.tasks.items():
-                annotations = {k: kw[k] for k in ("workers", "resources") if k in kw}
-                name = f"{'-'.join(annotations.get('workers', ['any']))}{'-gpu' if 'resources' in kw else ''}" \
-                       f"-{token}-{step}"
-                layers.setdefault(name, ({}, annotations))[0][key] = Task(key, func, *args)
-                layer_of[key] = name
-            deps = {name: {layer_of[d] for t in tasks.values() for d in t.dependencies if d in layer_of} - {name}
-                    for name, (tasks, _) in layers.items()}
-            hlg = HighLevelGraph({name: MaterializedLayer(tasks, annotations=annotations or None)
-                                  for name, (tasks, annotations) in layers.items()}, deps)
             keys = list(self.tasks)
-            futures = dict(zip(keys, client.get(hlg, keys, sync=False)))
+            futures = dict(zip(keys, client.get(self.graph(token, step), keys, sync=False)))
 
         def real(h):
             return futures[h.key] if isinstance(h, TaskRef) and h.key in futures else h
@@ -434,8 +438,9 @@ class _ClusterTrace:
 class LoweredClusterRun:
     """A planned cluster run as a Dask collection (what ``DistributedSession.lower`` returns).
 
-    Its graph holds the tasks a run would submit, keyed as a run's (op names first), with the plan's
-    description and the variables' current values as futures on the cluster; ``dask.compute`` runs
+    Its graph (a ``HighLevelGraph`` with a layer per worker, annotated with ``workers`` and
+    ``resources`` as a run's tasks are) holds the tasks a run would submit, keyed as a run's (op
+    names first), with the variables' current values as futures on the cluster; ``dask.compute`` runs
     it on the session's client and gives what ``sess.run`` gives. The new variable values it
     computes are not kept: the session's variables do not change.
     """
@@ -443,16 +448,13 @@ class LoweredClusterRun:
     def __init__(self, plan: DistributedPlan, feed_values: list):
         self.plan = plan
         self.values = dict(zip(plan.feeds, feed_values))
-        self.dsk: dict = {}
-
-        def emit(key, func, *args, **kw):
-            self.dsk[key] = (func, *args)
-            return key
-
+        tasks = _RunGraph()
         step = f"lower{next(plan.session._steps)}"
-        _, fetch_keys, _ = plan._submit(emit, self.values, dict(plan.session._vars), step, lowering=True)
-        self.indexes = list(fetch_keys)
-        self.keys = list(fetch_keys.values())
+        _, fetches, _ = plan._submit(tasks.emit, self.values, dict(plan.session._vars), step, lowering=True)
+        # placed as a run's tasks are: a layer per worker whose annotations name it
+        self.dsk = tasks.graph(plan.token, step) if tasks.tasks else {}
+        self.indexes = list(fetches)
+        self.keys = [h.key for h in fetches.values()]
 
     def __dask_graph__(self):
         return self.dsk
