@@ -6,6 +6,7 @@ the fault tests SIGKILL a worker mid-training and kill the scheduler.
 
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -188,6 +189,8 @@ def test_gpu_devices_go_to_workers_with_the_gpu_resource(cluster):
     x = tf.placeholder(tf.float32)
     with tf.device("/device:GPU:0"):
         y = tf.square(x, name="on_a_gpu_worker")
+    with tf.device("/job:worker/task:0"):
+        z = tf.add(y, 1.0, name="then_on_worker_0")  # a run of two segments: one update-graph, a layer each
     # the worker advertises a GPU resource but this machine has no GPU: soft placement runs the op on that
     # worker's CPU (without it, placement is TF's "Cannot assign a device" error)
     soft = tf.ConfigProto(operation_timeout_in_ms=30000, allow_soft_placement=True)
@@ -197,9 +200,19 @@ def test_gpu_devices_go_to_workers_with_the_gpu_resource(cluster):
         sess.client.get_task_stream()
         for _ in range(3):
             assert sess.run(y, {x: 3.0}) == 9.0
-        stream = sess.client.get_task_stream()
+            assert sess.run(z, {x: 3.0}) == 10.0
+        plan = next(p for p in sess._plans.values() if any(sp.name == "then_on_worker_0" for sp in p.segs))
+        assert [(sp.worker, sp.gpu) for sp in plan.segs if not sp.skip] == [(None, True), ("worker-0", False)]
         names = {a: w["name"] for a, w in sess.client.scheduler_info()["workers"].items()}
+        deadline = time.monotonic() + 10  # the stream records completions, which may follow the run's events
+        while time.monotonic() < deadline:
+            stream = sess.client.get_task_stream()
+            ran = {t["key"].split("-")[0]: names[t["worker"]] for t in stream}
+            if sum(t["key"].startswith("on_a_gpu_worker") for t in stream) == 6 and "then_on_worker_0" in ran:
+                break
+            time.sleep(0.1)
     assert {names[t["worker"]] for t in stream if t["key"].startswith("on_a_gpu_worker")} == {"worker-1"}
+    assert {names[t["worker"]] for t in stream if t["key"].startswith("then_on_worker_0")} == {"worker-0"}
 
 
 def test_performance_report_around_training(cluster, tmp_path):
