@@ -203,6 +203,12 @@ def test_gpu_devices_go_to_workers_with_the_gpu_resource(cluster):
             assert sess.run(z, {x: 3.0}) == 10.0
         plan = next(p for p in sess._plans.values() if any(sp.name == "then_on_worker_0" for sp in p.segs))
         assert [(sp.worker, sp.gpu) for sp in plan.segs if not sp.skip] == [(None, True), ("worker-0", False)]
+        from dataflow.runtime.distributed import _run_counts
+
+        counts = {plan.segs[i].name: c for per in sess.client.run(_run_counts, plan.key).values()
+                  for i, c in per.items()}
+        # a segment placed on a GPU never runs on the worker's event loop; a quick CPU one does after its first
+        assert counts == {"on_a_gpu_worker": {"loop": 0, "thread": 3}, "then_on_worker_0": {"loop": 2, "thread": 1}}
         names = {a: w["name"] for a, w in sess.client.scheduler_info()["workers"].items()}
         deadline = time.monotonic() + 10  # the stream records completions, which may follow the run's events
         while time.monotonic() < deadline:

@@ -501,7 +501,7 @@ _worker_lock = threading.Lock()
 
 
 class _BuiltSegment:
-    def __init__(self, seg, slots, written_slots, n_fetches, name, tracer, may_block):
+    def __init__(self, seg, slots, written_slots, n_fetches, name, tracer, never_inline):
         self.seg = seg
         self.slots = slots
         self.written_slots = written_slots
@@ -509,14 +509,16 @@ class _BuiltSegment:
         self.name = name
         self.tracer = tracer  # a _WorkerTracer in a traced plan, else None
         self.lock = threading.Lock()
-        self.may_block = may_block  # an op that can wait (a queue, a reader, user code): never inline
+        # an op that can wait (a queue, a reader, user code), or a GPU segment (its time as measured
+        # here is mostly kernel launches; untested on the loop): always in the thread pool
+        self.never_inline = never_inline
         self.last_s = None  # how long its last run took (seconds); None: not run yet
         self.runs = {"loop": 0, "thread": 0}  # where its runs ran (_run_segment_async)
 
     @property
     def inline(self) -> bool:
         """Whether the next run may run on the worker's event loop (see :func:`_run_segment_async`)."""
-        return not self.may_block and self.last_s is not None and self.last_s < _INLINE_LIMIT_S
+        return not self.never_inline and self.last_s is not None and self.last_s < _INLINE_LIMIT_S
 
 
 class _WorkerTracer(Tracer):
@@ -607,7 +609,8 @@ def _build(plan_key: str, sid: str, index: int) -> _BuiltSegment:
         slots = [state.slot(v) for v in var_ops]
         by_name = dict(zip((v.name for v in var_ops), slots))
         built = _built[(plan_key, index)] = _BuiltSegment(seg, slots, [by_name[v.name] for v in written],
-                                                           n_fetches, name, tracer, any(map(_may_block, ops)))
+                                                           n_fetches, name, tracer,
+                                                           device[1] or any(map(_may_block, ops)))
         return built
 
 
@@ -698,7 +701,7 @@ async def _run_segment_async(plan_key, sid, index, picks, n_vars, push, *args):
 
     Dask runs a coroutine task on the worker's event loop. A segment already built on this worker
     whose last run took under :data:`_INLINE_LIMIT_S` and has no op that may wait
-    (:func:`_may_block`) runs right there: no hop to the worker's thread pool and back (two thread
+    (:func:`_may_block`), not placed on a GPU, runs right there: no hop to the worker's thread pool and back (two thread
     wake-ups, most of a tiny step's time on the worker). Its completion event is scheduled on the
     loop rather than sent at once, so that it leaves in one write with the task's completion
     report. Everything else (the first run, which builds the segment; long segments; queues,
