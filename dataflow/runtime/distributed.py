@@ -249,6 +249,7 @@ class DistributedPlan:
                 self.segs[j].is_control_source = True
         for sp in self.segs:  # a segment of variable reads that only other segments consume need not run
             sp.skip = sp.only_reads and not (sp.fetches or sp.outputs or sp.written or sp.is_control_source)
+        self.running = [sp for sp in self.segs if not sp.skip]  # one task each, in _submit's order
         self.var_home = {v: sp.worker for sp in self.segs for v in sp.var_names}
         graph = session.graph
         blob = cloudpickle.dumps({"segments": descs, "fed": fed, "placing": placing, "trace": trace,
@@ -327,8 +328,8 @@ class DistributedPlan:
                 s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
                 s._vars.update(new_vars)
             # results that are only fetches small enough to have come with the event (or nothing)
-            small = [f for f, sp in zip(seg_futs, (sp for sp in self.segs if not sp.skip))
-                     if not (sp.outputs or sp.written) and (not sp.fetches or s._pushed.get(f.key) is not None)]
+            small = [not sp.outputs and not sp.written and (not sp.fetches or s._pushed.get(f.key) is not None)
+                     for f, sp in zip(seg_futs, self.running)]
             fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
         finally:
             for f in seg_futs:
@@ -401,7 +402,7 @@ class _RunGraph:
 
     def submit(self, client, token: str, step, handles: tuple) -> tuple:
         """Send the tasks; ``handles`` (what :meth:`DistributedPlan._submit` returned) with futures."""
-        from dask._task_spec import Task, TaskRef
+        from dask._task_spec import TaskRef
 
         if len(self.tasks) == 1:
             (key, (func, args, kw)), = self.tasks.items()
@@ -560,9 +561,10 @@ def _done(_):
     return None
 
 
-def _plan_path(sid: str, plan_key: str) -> list:
-    """Where a plan's pickled description is in the scheduler's metadata (``Client.set_metadata``)."""
-    return ["dataflow-plans", sid, plan_key]
+def _plan_path(sid: str, plan_key: str | None = None) -> list:
+    """Where a plan's pickled description is in the scheduler's metadata (``Client.set_metadata``);
+    without ``plan_key``, where all the session's are."""
+    return ["dataflow-plans", sid] + ([plan_key] if plan_key else [])
 
 
 def _fetch_plan(sid: str, plan_key: str) -> bytes:
@@ -585,7 +587,8 @@ def _build(plan_key: str, sid: str, index: int) -> _BuiltSegment:
         built = _built.get((plan_key, index))
         if built is not None:
             return built
-        blob = None if plan_key in _plans else _fetch_plan(sid, plan_key)
+        known = plan_key in _plans
+    blob = None if known else _fetch_plan(sid, plan_key)  # a request to the scheduler: not under the lock
     with _worker_lock:
         built = _built.get((plan_key, index))
         if built is not None:
@@ -631,7 +634,6 @@ def _may_block(op) -> bool:
     if not d.stateful or op.type == "VariableV2" or d.ref_inputs:
         return False
     return getattr(d.bind, "__name__", "") != "_bind_rng"
-
 
 
 def _value(x):
@@ -700,9 +702,9 @@ async def _run_segment_async(plan_key, sid, index, picks, n_vars, push, *args):
     """:func:`_run_segment` as a coroutine task: small segments run on the worker's event loop.
 
     Dask runs a coroutine task on the worker's event loop. A segment already built on this worker
-    whose last run took under :data:`_INLINE_LIMIT_S` and has no op that may wait
-    (:func:`_may_block`), not placed on a GPU, runs right there: no hop to the worker's thread pool and back (two thread
-    wake-ups, most of a tiny step's time on the worker). Its completion event is scheduled on the
+    whose last run took under :data:`_INLINE_LIMIT_S`, with inputs of at most :data:`_INLINE_BYTES`,
+    no op that may wait (:func:`_may_block`) and not placed on a GPU runs right there: no hop to the
+    worker's thread pool and back (two thread wake-ups, most of a tiny step's time on the worker). Its completion event is scheduled on the
     loop rather than sent at once, so that it leaves in one write with the task's completion
     report. Everything else (the first run, which builds the segment; long segments; queues,
     readers, py_func) runs in the worker's thread pool as a plain task would, so a long segment
