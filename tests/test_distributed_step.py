@@ -297,7 +297,7 @@ def test_small_segments_run_on_the_workers_event_loop(cluster):
 def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
     from distributed import Client
 
-    from dataflow.runtime.distributed import _forget
+    from dataflow.runtime.distributed import _forget, _plan_path
 
     x, y = doubled(task=1)
     sess = tf.Session(cluster.target, config=QUICK)
@@ -305,7 +305,7 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
         assert sess.run(y, {x: 1.0}) == 2.0
         plan = next(iter(sess._plans.values()))
         # the run's task has no dependency on the description (no blob task, no key-in-memory report per run)
-        assert sess.client.get_metadata(["dataflow-plans", sess._id, plan.key]) is not None
+        assert sess.client.get_metadata(_plan_path(sess._id, plan.key)) is not None
         held = sess._held + sess._lazy
         assert held and all(not f.key.endswith("-blob") for f in held)
         # a worker that lost its cache (restarted under its name) reads the description again
@@ -315,7 +315,7 @@ def test_plan_descriptions_wait_in_the_schedulers_metadata(cluster):
     finally:
         sess.close()
     with Client(cluster.target, set_as_default=False) as client:
-        assert client.get_metadata(["dataflow-plans", sid], default="absent") is None  # dropped on close
+        assert client.get_metadata(_plan_path(sid), default="absent") is None  # dropped on close
 
 
 def _keys_with(token, dask_scheduler=None):

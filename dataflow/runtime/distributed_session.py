@@ -195,8 +195,9 @@ class DistributedSession(Session):
         The run is done when every segment task has either finished or sent its completion event
         (:func:`~dataflow.runtime.distributed._push_fetches`, sent once the segment has run, ahead of
         the task's completion report, which takes the scheduler a task transition longer). Then the
-        variables' entries are swapped there too (the old versions go to ``_held``). Returns ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the
-        caller's bounded :meth:`_wait` tells what happened.
+        variables' entries are swapped there too (the old versions go to ``_held``). Returns
+        ``(*submit(), done)``; not done (a timeout, an error, a lost worker): the caller's bounded
+        :meth:`_wait` tells what happened.
         """
         import asyncio
 
@@ -273,16 +274,15 @@ class DistributedSession(Session):
     def _retire(self, futures, small) -> None:
         """Let go of a finished run's futures: released with a later run's tasks.
 
-        ``small`` (among ``futures``) are results known to be tiny: only fetches that came with the
+        ``small[i]`` tells whether ``futures[i]`` is a result known to be tiny: only fetches that came with the
         completion event (at most 4 KiB pickled), or nothing. Those are released
         :data:`_LAZY_RELEASES` at a time: each release costs the scheduler a ``free-keys`` message to
         the worker and the worker a ``release-worker-data`` answer, which a quick step otherwise
         pays every time, in the middle of its own messages. Results that may be large (outputs
         other segments read, variables) go with the next run.
         """
-        keep = {id(f) for f in small}
-        self._lazy.extend(small)
-        self._held.extend(f for f in futures if id(f) not in keep)
+        for f, tiny in zip(futures, small):
+            (self._lazy if tiny else self._held).append(f)
 
     def _wait(self, seg_futs, current: dict) -> None:
         """Wait (bounded) for a run's segment tasks; errors as TF's classes.
@@ -496,8 +496,10 @@ class DistributedSession(Session):
                 client.run(_forget, self._id, list(self._plan_keys), wait=True)
             except Exception:  # a worker gone: nothing of ours is left there
                 pass
+            from .distributed import _plan_path
+
             try:  # the plans' descriptions (DistributedPlan: the scheduler's metadata)
-                client.set_metadata(["dataflow-plans", self._id], None)
+                client.set_metadata(_plan_path(self._id), None)
             except Exception:  # noqa: BLE001 - the scheduler gone: so are they
                 pass
         if self._owns_client:
