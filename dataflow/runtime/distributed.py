@@ -181,6 +181,7 @@ class _SegmentPlan:
         self.is_control_source = False
         # a segment that only writes one variable (an assign, a ps update) returns its new value bare
         self.bare = not fetches and not outputs and len(written) == 1
+        self.only_fetches = not outputs and not written  # its result holds its fetches and nothing else
 
     def submit_kw(self) -> dict:
         kw = {"pure": False}
@@ -328,7 +329,7 @@ class DistributedPlan:
                 s._wait(seg_futs, {n: e[0] for n, e in s._vars.items() if e is not None})
                 s._vars.update(new_vars)
             # results that are only fetches small enough to have come with the event (or nothing)
-            small = [not sp.outputs and not sp.written and (not sp.fetches or s._pushed.get(f.key) is not None)
+            small = [sp.only_fetches and (not sp.fetches or s._pushed.get(f.key) is not None)
                      for f, sp in zip(seg_futs, self.running)]
             fetched = s._fetch({i: (f, self.segs[i]) for i, f in fetch_futs.items()})
         finally:
